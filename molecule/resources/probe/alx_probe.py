@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""alx-probe: send requests to a URL at a fixed rate and report what happened.
+
+Every request is sent on a new connection at its scheduled moment (a slow
+answer never delays the next request), and its outcome is recorded with the
+time it was sent. At the end one JSON document is printed:
+
+  ok, failed, total, rate, duration   counts and settings
+  longest_outage                      seconds from the first failed request of
+                                      the longest failing run to the next
+                                      request that succeeded (or the end)
+  failures                            the first failures, with their errors
+  timeline                            per bucket (default 1 s): ok and failed
+  servers                             how many answers named each server (the
+                                      X-Served-By header or the body's first
+                                      line), for observing load balancing
+
+Only the Python standard library is used, so it runs on any host with python3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import ssl
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Outcome:
+    """One request: when it was sent (seconds from the start) and how it ended."""
+
+    sent: float
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+    server: str | None = None
+
+
+@dataclass
+class Target:
+    """Where and how to send each request."""
+
+    url: str
+    method: str = "GET"
+    body: bytes | None = None
+    timeout: float = 2.0
+    insecure: bool = False
+    cafile: str | None = None
+    expect: tuple[int, ...] = (200,)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _connection(target: Target) -> http.client.HTTPConnection:
+    parts = urlsplit(target.url)
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=target.cafile)
+        if target.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return http.client.HTTPSConnection(
+            parts.hostname, parts.port or 443, timeout=target.timeout, context=context
+        )
+    if parts.scheme == "http":
+        return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=target.timeout)
+    raise ValueError("unsupported URL scheme %r (use http or https)" % parts.scheme)
+
+
+def request_once(target: Target, started: float) -> Outcome:
+    """Send one request on a new connection and classify the answer."""
+    sent = time.monotonic() - started
+    parts = urlsplit(target.url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    conn = _connection(target)
+    try:
+        conn.request(target.method, path, body=target.body, headers={"Connection": "close", **target.headers})
+        response = conn.getresponse()
+        payload = response.read(65536)
+        server = response.getheader("X-Served-By")
+        if server is None and payload:
+            server = payload.split(b"\n", 1)[0].decode("utf-8", "replace").strip()[:80] or None
+        ok = response.status in target.expect
+        return Outcome(
+            sent=sent,
+            ok=ok,
+            status=response.status,
+            error=None if ok else "HTTP %d" % response.status,
+            elapsed=time.monotonic() - started - sent,
+            server=server,
+        )
+    except (OSError, http.client.HTTPException, ssl.SSLError) as err:
+        return Outcome(
+            sent=sent,
+            ok=False,
+            error="%s: %s" % (type(err).__name__, err),
+            elapsed=time.monotonic() - started - sent,
+        )
+    finally:
+        conn.close()
+
+
+def longest_outage(outcomes: list[Outcome], duration: float) -> float:
+    """Longest time from a failed request to the next successful one.
+
+    Outcomes are taken in the order they were sent. A failing run that lasts
+    to the end of the probe counts up to ``duration``.
+    """
+    longest = 0.0
+    run_start = None
+    for outcome in sorted(outcomes, key=lambda o: o.sent):
+        if not outcome.ok and run_start is None:
+            run_start = outcome.sent
+        elif outcome.ok and run_start is not None:
+            longest = max(longest, outcome.sent - run_start)
+            run_start = None
+    if run_start is not None:
+        longest = max(longest, duration - run_start)
+    return round(longest, 3)
+
+
+def timeline(outcomes: list[Outcome], duration: float, bucket: float) -> list[dict]:
+    """Count ok and failed requests per bucket of ``bucket`` seconds."""
+    count = max(1, math.ceil(duration / bucket - 1e-9))
+    rows = [{"t": round(i * bucket, 3), "ok": 0, "failed": 0} for i in range(count)]
+    for outcome in outcomes:
+        index = min(count - 1, int(outcome.sent / bucket))
+        rows[index]["ok" if outcome.ok else "failed"] += 1
+    return rows
+
+
+def summarise(outcomes: list[Outcome], rate: float, duration: float, bucket: float = 1.0) -> dict:
+    """The JSON report for a finished probe."""
+    failures = [o for o in sorted(outcomes, key=lambda o: o.sent) if not o.ok]
+    servers: dict[str, int] = {}
+    for outcome in outcomes:
+        if outcome.ok and outcome.server:
+            servers[outcome.server] = servers.get(outcome.server, 0) + 1
+    latencies = sorted(o.elapsed for o in outcomes if o.ok)
+    return {
+        "total": len(outcomes),
+        "ok": len(outcomes) - len(failures),
+        "failed": len(failures),
+        "rate": rate,
+        "duration": duration,
+        "longest_outage": longest_outage(outcomes, duration),
+        "latency_p50_ms": round(1000 * latencies[len(latencies) // 2], 2) if latencies else None,
+        "latency_max_ms": round(1000 * latencies[-1], 2) if latencies else None,
+        "servers": servers,
+        "failures": [
+            {"t": round(o.sent, 3), "status": o.status, "error": o.error} for o in failures[:50]
+        ],
+        "timeline": timeline(outcomes, duration, bucket),
+    }
+
+
+def run(target: Target, rate: float, duration: float, workers: int = 64) -> list[Outcome]:
+    """Send ``rate`` requests per second for ``duration`` seconds."""
+    if rate <= 0 or duration <= 0:
+        raise ValueError("rate and duration must be positive")
+    interval = 1.0 / rate
+    planned = int(rate * duration)
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def one() -> None:
+        outcome = request_once(target, started)
+        with lock:
+            outcomes.append(outcome)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i in range(planned):
+            delay = started + i * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(one)
+    return outcomes
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="alx-probe", description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("url")
+    parser.add_argument("--rate", type=float, default=20.0, help="requests per second (default 20)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds to run (default 10)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds a request may take (default 2)")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--data", help="request body (for POST)")
+    parser.add_argument("--header", action="append", default=[], help="extra header 'Name: value'")
+    parser.add_argument("--expect", default="200", help="comma-separated statuses that count as ok")
+    parser.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
+    parser.add_argument("--cafile", help="CA bundle to verify the TLS certificate with")
+    parser.add_argument("--bucket", type=float, default=1.0, help="timeline resolution in seconds")
+    parser.add_argument("--output", help="write the JSON report here as well as to stdout")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or args.duration <= 0 or args.timeout <= 0 or args.bucket <= 0:
+        parser.error("--rate, --duration, --timeout and --bucket must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    headers = {}
+    for header in args.header:
+        name, value = header.split(":", 1) if ":" in header else (header, "")
+        headers[name.strip()] = value.strip()
+    target = Target(
+        url=args.url,
+        method=args.method.upper(),
+        body=args.data.encode() if args.data is not None else None,
+        timeout=args.timeout,
+        insecure=args.insecure,
+        cafile=args.cafile,
+        expect=tuple(int(s) for s in args.expect.split(",")),
+        headers=headers,
+    )
+    report = summarise(run(target, args.rate, args.duration), args.rate, args.duration, args.bucket)
+    report["url"] = args.url
+    text = json.dumps(report, indent=2)
+    if args.output:
+        with open(args.output + ".tmp", "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(args.output + ".tmp", args.output)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared fixtures for the Molecule scenario's testinfra tests.
+
+Hosts are picked by inventory group, so the tests follow the inventory rather
+than host names. Every test that breaks something puts it back in a fixture
+teardown or a ``finally`` block.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+
+import pytest
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+# Molecule's inventory directory holds its own file and a link to
+# inventories/lab/hosts.yml, where the groups are; outside Molecule the tests
+# read inventories/lab directly.
+INVENTORY = (
+    os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    if "MOLECULE_INVENTORY_FILE" in os.environ
+    else os.path.join(os.path.dirname(__file__), "..", "..", "inventories", "lab")
+)
+RUNNER = AnsibleRunner(INVENTORY)
+
+
+def group(name: str) -> list[str]:
+    """Host names of an inventory group, sorted (parametrize ids stay stable)."""
+    return sorted(RUNNER.get_hosts(name))
+
+
+def host(name: str):
+    """A testinfra host for an inventory host name."""
+    return RUNNER.get_host(name)
+
+
+def address(name: str) -> str:
+    """The host's address on the lab network, as the other hosts see it."""
+    return host(name).check_output("hostname -I").split()[0]
+
+
+def wait_until(check, timeout: float = 60.0, interval: float = 1.0, what: str = "condition"):
+    """Call ``check`` until it returns a true value; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except AssertionError as err:  # keep the last reason for the failure message
+            last = err
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    pytest.fail("%s not reached within %ss (last: %r)" % (what, timeout, last))
+
+
+class Probe:
+    """The probe tool on a client host, run in the background while a test acts."""
+
+    def __init__(self, client, url: str, rate: float, duration: float, **options):
+        self.client = client
+        self.report_path = "/tmp/alx-probe-%d.json" % int(time.time() * 1000)
+        args = ["alx-probe", url, "--rate", str(rate), "--duration", str(duration),
+                "--output", self.report_path]
+        for key, value in options.items():
+            flag = "--" + key.replace("_", "-")
+            args += [flag] if value is True else [flag, str(value)]
+        self.command = " ".join(shlex.quote(a) for a in args)
+        self.duration = duration
+
+    def start(self) -> "Probe":
+        self.client.check_output("rm -f %s; nohup %s >/dev/null 2>&1 &" % (self.report_path, self.command))
+        return self
+
+    def result(self, grace: float = 30.0) -> dict:
+        path = self.report_path
+        wait_until(lambda: self.client.file(path).exists, self.duration + grace, 0.5, "probe report")
+        return json.loads(self.client.file(path).content_string)
+
+
+@pytest.fixture(scope="session")
+def client():
+    return host(group("clients")[0])

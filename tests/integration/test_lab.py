@@ -1,0 +1,42 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab itself: every host boots systemd on its fixed address, and the probe
+tool on the client measures a real outage."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import Probe, RUNNER, address, host
+
+
+@pytest.mark.parametrize("name", sorted(RUNNER.get_hosts("all")))
+def test_host_runs_systemd(name):
+    state = host(name).run("systemctl is-system-running").stdout.strip()
+    assert state in ("running", "degraded"), "%s: systemd is %s" % (name, state)
+
+
+def test_hosts_have_fixed_unique_addresses_on_the_lab_network():
+    addresses = {name: address(name) for name in RUNNER.get_hosts("all")}
+    assert all(a.startswith("172.30.80.") for a in addresses.values()), addresses
+    assert len(set(addresses.values())) == len(addresses), addresses
+
+
+def test_probe_counts_an_outage(client):
+    """A server on the client goes away for a few seconds while the probe runs."""
+    server = "python3 -m http.server 18080 --bind 127.0.0.1 --directory /usr/share"
+    client.run("pkill -f 'http[.]server 18080'")
+    client.check_output("nohup %s >/dev/null 2>&1 &" % server)
+    try:
+        probe = Probe(client, "http://127.0.0.1:18080/", rate=20, duration=8, timeout=1).start()
+        time.sleep(2)
+        client.check_output("pkill -f 'http[.]server 18080'")
+        time.sleep(2)
+        client.check_output("nohup %s >/dev/null 2>&1 &" % server)
+        report = probe.result()
+    finally:
+        client.run("pkill -f 'http[.]server 18080'")
+    assert report["ok"] > 60
+    assert report["failed"] > 10
+    assert 1.0 < report["longest_outage"] < 5.0
+    assert sum(row["ok"] + row["failed"] for row in report["timeline"]) == report["total"]
