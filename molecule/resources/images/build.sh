@@ -75,6 +75,9 @@ build_one() {
   rm -f "$root/etc/apt/sources.list.d/debian.sources"
   chroot "$root" apt-get clean
   rm -rf "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
+  # No package lists in the image: make them look old, so that the first
+  # "apt update if older than N" in a container really updates.
+  touch -d "2000-01-01" "$root/var/lib/apt/lists"
 
   tar -C "$root" --one-file-system -c . | docker import \
     --change 'ENV container=docker' \

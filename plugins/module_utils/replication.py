@@ -1,0 +1,244 @@
+# -*- coding: utf-8 -*-
+# Copyright: alx.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Replication status for MariaDB and MySQL: read, normalise, judge.
+
+Nothing here imports Ansible or a database driver: every function takes a
+DB-API cursor that returns rows as dictionaries (PyMySQL's DictCursor), so the
+logic is unit-tested with mocked cursors carrying each server's real columns.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+import re
+import time
+
+__metaclass__ = type
+
+TABLE_NAME = re.compile(r"^[A-Za-z0-9_$]+\.[A-Za-z0-9_$]+$")
+
+# Normalised name -> column names, newest first. MariaDB (all versions) and
+# MySQL before 8.0.22 use the Slave_/Master_ names; MySQL 8.0.22 and newer use
+# Replica_/Source_ in SHOW REPLICA STATUS.
+COLUMNS = {
+    "io_running": ("replica_io_running", "slave_io_running"),
+    "sql_running": ("replica_sql_running", "slave_sql_running"),
+    "io_state": ("replica_io_state", "slave_io_state"),
+    "sql_state": ("replica_sql_running_state", "slave_sql_running_state"),
+    "source_host": ("source_host", "master_host"),
+    "source_port": ("source_port", "master_port"),
+    "source_user": ("source_user", "master_user"),
+    "seconds_behind": ("seconds_behind_source", "seconds_behind_master"),
+    "last_io_errno": ("last_io_errno",),
+    "last_io_error": ("last_io_error",),
+    "last_sql_errno": ("last_sql_errno",),
+    "last_sql_error": ("last_sql_error",),
+    "sql_delay": ("sql_delay",),
+    "using_gtid": ("using_gtid",),
+    "auto_position": ("auto_position",),
+    "gtid_io_pos": ("gtid_io_pos", "retrieved_gtid_set"),
+    "gtid_executed": ("executed_gtid_set",),
+}
+
+
+class ServerInfo:
+    """What kind of server answers, and which statements it takes."""
+
+    def __init__(self, version):
+        self.version_string = version or ""
+        self.flavor = "mariadb" if "mariadb" in self.version_string.lower() else "mysql"
+        numbers = re.match(r"(\d+)\.(\d+)\.(\d+)", self.version_string)
+        self.version = tuple(int(n) for n in numbers.groups()) if numbers else (0, 0, 0)
+
+    @property
+    def replica_keywords(self):
+        """MySQL 8.0.22+ has REPLICA statements; 8.4 has only those."""
+        return self.flavor == "mysql" and self.version >= (8, 0, 22)
+
+    @property
+    def status_statement(self):
+        return "SHOW REPLICA STATUS" if self.replica_keywords else "SHOW SLAVE STATUS"
+
+    @property
+    def thread_names(self):
+        """How this server's status names the two threads, for messages."""
+        if self.replica_keywords:
+            return "Replica_IO_Running", "Replica_SQL_Running", "Seconds_Behind_Source"
+        return "Slave_IO_Running", "Slave_SQL_Running", "Seconds_Behind_Master"
+
+
+def _lower_keys(row):
+    return dict((str(key).lower(), value) for key, value in row.items())
+
+
+def _pick(row, names):
+    for name in names:
+        if name in row:
+            return row[name]
+    return None
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _int_or_none(value):
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _thread_state(value):
+    state = _text(value).strip().lower()
+    if state == "yes":
+        return "running"
+    if state == "connecting":
+        return "connecting"
+    return "stopped"
+
+
+def normalise(row, server, read_only=None, gtid_mode=None, gtid_slave_pos=None):
+    """One status row, whatever the server, in one shape.
+
+    MariaDB keeps the applied GTID position in @@gtid_slave_pos rather than in
+    the status row; it is passed in as ``gtid_slave_pos``.
+    """
+    row = _lower_keys(row)
+    raw = dict((key, _pick(row, names)) for key, names in COLUMNS.items())
+    if gtid_slave_pos is not None:
+        raw["gtid_executed"] = gtid_slave_pos
+    if server.flavor == "mariadb":
+        gtid = _text(raw["using_gtid"]).strip().lower() or "no"
+    else:
+        gtid = "auto_position" if _int_or_none(raw["auto_position"]) == 1 else "no"
+        if gtid_mode is not None and _text(gtid_mode).upper() != "ON":
+            gtid = "no"
+    return {
+        "flavor": server.flavor,
+        "server_version": server.version_string,
+        "io_thread": _thread_state(raw["io_running"]),
+        "sql_thread": _thread_state(raw["sql_running"]),
+        "io_state": _text(raw["io_state"]),
+        "sql_state": _text(raw["sql_state"]),
+        "source_host": _text(raw["source_host"]),
+        "source_port": _int_or_none(raw["source_port"]),
+        "source_user": _text(raw["source_user"]),
+        "seconds_behind": _int_or_none(raw["seconds_behind"]),
+        "last_io_errno": _int_or_none(raw["last_io_errno"]) or 0,
+        "last_io_error": _text(raw["last_io_error"]),
+        "last_sql_errno": _int_or_none(raw["last_sql_errno"]) or 0,
+        "last_sql_error": _text(raw["last_sql_error"]),
+        "sql_delay": _int_or_none(raw["sql_delay"]) or 0,
+        "gtid": gtid,
+        "gtid_io_pos": _text(raw["gtid_io_pos"]),
+        "gtid_executed": _text(raw["gtid_executed"]),
+        "read_only": None if read_only is None else bool(int(read_only)),
+    }
+
+
+def problems(status, server, max_lag, require_gtid=True, require_read_only=True):
+    """Plain sentences for everything that is wrong; an empty list is healthy."""
+    found = []
+    io_name, sql_name, lag_name = server.thread_names
+    source = "%s:%s" % (status["source_host"], status["source_port"])
+    if status["io_thread"] == "stopped":
+        found.append("The IO thread is not running (%s: No), so nothing new arrives from the source %s." % (io_name, source))
+    elif status["io_thread"] == "connecting":
+        found.append("The IO thread is not connected to the source %s (%s: Connecting)." % (source, io_name))
+    if status["last_io_errno"]:
+        found.append("The IO thread reports error %d: %s" % (status["last_io_errno"], status["last_io_error"]))
+    if status["sql_thread"] != "running":
+        found.append("The SQL thread is not running (%s: No), so received changes are not applied." % sql_name)
+    if status["last_sql_errno"]:
+        found.append("The SQL thread reports error %d: %s" % (status["last_sql_errno"], status["last_sql_error"]))
+    threads_ok = status["io_thread"] == "running" and status["sql_thread"] == "running"
+    lag = status["seconds_behind"]
+    if lag is None:
+        if threads_ok:
+            found.append("The replication lag is unknown (%s is NULL)." % lag_name)
+    elif lag > max_lag:
+        found.append("The replica is %d s behind the source, above the limit of %d s." % (lag, max_lag))
+    if require_gtid and status["gtid"] == "no":
+        found.append("Replication does not use GTIDs (the replica follows binary log file positions).")
+    if require_read_only and status["read_only"] is False:
+        found.append("read_only is OFF on the replica, so clients with write privileges can change it.")
+    return found
+
+
+def server_info(cursor):
+    cursor.execute("SELECT VERSION() AS version")
+    return ServerInfo(_text(cursor.fetchone()["version"]))
+
+
+def read_status(cursor, server):
+    """Normalised replica status, or None when the server is not a replica."""
+    cursor.execute(server.status_statement)
+    row = cursor.fetchone()
+    if not row:
+        return None
+    if server.flavor == "mariadb":
+        cursor.execute("SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.gtid_slave_pos AS gtid_slave_pos")
+        found = cursor.fetchone()
+        return normalise(row, server, read_only=found["read_only"], gtid_slave_pos=found["gtid_slave_pos"])
+    cursor.execute("SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.gtid_mode AS gtid_mode")
+    found = cursor.fetchone()
+    return normalise(row, server, read_only=found["read_only"], gtid_mode=found["gtid_mode"])
+
+
+def not_a_replica(server):
+    return "This server is not a replica: %s returned no rows." % server.status_statement
+
+
+def evaluate(cursor, server, max_lag, require_gtid=True, require_read_only=True):
+    """Read the status once and judge it: (status or None, problems)."""
+    status = read_status(cursor, server)
+    if status is None:
+        return None, [not_a_replica(server)]
+    return status, problems(status, server, max_lag, require_gtid, require_read_only)
+
+
+def wait_healthy(cursor, server, max_lag, timeout, require_gtid=True, require_read_only=True,
+                 interval=1.0, clock=time.monotonic, sleep=time.sleep):
+    """Evaluate until healthy or ``timeout`` seconds have passed; the last result wins."""
+    deadline = clock() + max(0, timeout)
+    while True:
+        status, found = evaluate(cursor, server, max_lag, require_gtid, require_read_only)
+        if not found or status is None or clock() >= deadline:
+            return status, found
+        sleep(interval)
+
+
+def quote_table(name):
+    """`db`.`table` for a validated db.table name."""
+    if not TABLE_NAME.match(name or ""):
+        raise ValueError("heartbeat_table must be DATABASE.TABLE (letters, digits, _ and $), got %r" % name)
+    database, table = name.split(".")
+    return "`%s`.`%s`" % (database, table)
+
+
+def heartbeat(primary, replica, primary_server, table, timeout, clock=time.monotonic):
+    """Write a marker on the primary and wait until the replica has applied it.
+
+    Returns (delay in seconds, GTID waited for), or (None, GTID) when the
+    replica did not apply it within ``timeout`` seconds.
+    """
+    quoted = quote_table(table)
+    started = clock()
+    primary.execute("REPLACE INTO %s (id, ts) VALUES (@@server_id, NOW(6))" % quoted)
+    if primary_server.flavor == "mariadb":
+        primary.execute("SELECT @@SESSION.last_gtid AS gtid")
+        gtid = _text(primary.fetchone()["gtid"])
+        replica.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS waited", (gtid, float(timeout)))
+        done = _int_or_none(replica.fetchone()["waited"]) == 0
+    else:
+        primary.execute("SELECT @@GLOBAL.gtid_executed AS gtid")
+        gtid = _text(primary.fetchone()["gtid"])
+        replica.execute("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s) AS waited", (gtid, float(timeout)))
+        done = _int_or_none(replica.fetchone()["waited"]) == 0
+    if not done:
+        return None, gtid
+    return round(clock() - started, 4), gtid

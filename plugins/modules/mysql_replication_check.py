@@ -1,0 +1,347 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: alx.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mysql_replication_check
+short_description: Check that a MariaDB or MySQL replica is healthy
+version_added: 0.1.0
+description:
+  - Reads the replica status of a MariaDB or MySQL server by column name and
+    normalises MariaDB (C(Slave_*), C(Master_*)) and MySQL 8.0.22 and newer
+    (C(Replica_*), C(Source_*)) into one shape. On MySQL 8.0.22 and newer only
+    C(SHOW REPLICA STATUS) is sent.
+  - The replica is healthy when the IO and SQL threads run, neither reports an
+    error, the lag is known and at most O(max_lag) (a lag of 0 is 0, not
+    missing), GTID replication is in use (O(require_gtid)) and C(read_only) is
+    on (O(require_read_only)).
+  - Optionally waits up to O(wait_timeout) seconds for the replica to become
+    healthy, and measures the real end-to-end delay with a heartbeat written on
+    the primary (O(heartbeat)).
+  - Fails with the problems in plain words unless O(report_only=true).
+  - Only reads, except for the heartbeat row that O(heartbeat=true) writes on the
+    primary (never in check mode).
+author:
+  - alx.webstack contributors
+extends_documentation_fragment:
+  - alx.webstack.login
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the heartbeat is not written; everything else runs.
+  diff_mode:
+    support: none
+options:
+  max_lag:
+    description:
+      - Largest acceptable lag in seconds, for the reported lag and for the
+        heartbeat delay.
+    type: int
+    default: 30
+  require_gtid:
+    description:
+      - Whether replication must use GTIDs (MariaDB C(Using_Gtid) other than
+        C(No); MySQL C(gtid_mode=ON) with auto-positioning).
+    type: bool
+    default: true
+  require_read_only:
+    description:
+      - Whether C(read_only) must be on, so that clients cannot write to the replica.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the replica to become healthy, checking once a
+        second. C(0) checks once.
+    type: int
+    default: 0
+  report_only:
+    description:
+      - Return the result without failing when the replica is unhealthy.
+    type: bool
+    default: false
+  heartbeat:
+    description:
+      - Write a row into O(heartbeat_table) on the primary and wait until the
+        replica has applied that transaction, to measure the delay a client
+        sees between a write on the primary and a read on the replica.
+      - Needs O(primary_login_user) (or socket access) with C(INSERT) and
+        C(DELETE) on that table.
+    type: bool
+    default: false
+  heartbeat_table:
+    description:
+      - The heartbeat table as C(DATABASE.TABLE), with columns C(id) (primary
+        key) and C(ts) (C(DATETIME(6))). The mysql_primary role creates it.
+    type: str
+    default: alx_heartbeat.heartbeat
+  heartbeat_timeout:
+    description:
+      - Seconds to wait for the heartbeat to reach the replica.
+    type: int
+    default: 10
+  primary_login_host:
+    description:
+      - Host of the primary for the heartbeat. Defaults to the source the
+        replica replicates from.
+    type: str
+  primary_login_port:
+    description:
+      - Port of the primary for the heartbeat. Defaults to the replica's source port.
+    type: int
+  primary_login_user:
+    description:
+      - User for the heartbeat connection to the primary.
+    type: str
+  primary_login_password:
+    description:
+      - Password of O(primary_login_user).
+    type: str
+  primary_login_unix_socket:
+    description:
+      - Socket of the primary, when it runs on the same host.
+    type: str
+notes:
+  - The user needs C(REPLICATION CLIENT) (MySQL, MariaDB before 10.5),
+    C(REPLICA MONITOR) (MariaDB 10.5.9 and newer), or C(SUPER).
+seealso:
+  - module: community.mysql.mysql_replication
+"""
+
+EXAMPLES = r"""
+- name: Check the replica over the local socket as root
+  alx.webstack.mysql_replication_check:
+    login_unix_socket: /run/mysqld/mysqld.sock
+
+- name: Wait up to two minutes for a new replica to catch up
+  alx.webstack.mysql_replication_check:
+    login_unix_socket: /run/mysqld/mysqld.sock
+    max_lag: 5
+    wait_timeout: 120
+
+- name: Measure the end-to-end delay through the primary
+  alx.webstack.mysql_replication_check:
+    login_unix_socket: /run/mysqld/mysqld.sock
+    heartbeat: true
+    primary_login_host: 192.0.2.31
+    primary_login_user: monitor
+    primary_login_password: "{{ vault_mysql_monitor_password }}"
+  register: replication
+
+- name: Report without failing, over TLS
+  alx.webstack.mysql_replication_check:
+    login_host: 192.0.2.32
+    login_user: monitor
+    login_password: "{{ vault_mysql_monitor_password }}"
+    ca_cert: /etc/ssl/certs/db-ca.pem
+    report_only: true
+  register: replication
+"""
+
+RETURN = r"""
+healthy:
+  description: Whether the replica met every health rule.
+  returned: always
+  type: bool
+  sample: true
+problems:
+  description: What is wrong, in plain sentences; empty when healthy.
+  returned: always
+  type: list
+  elements: str
+  sample: ["The SQL thread is not running (Slave_SQL_Running: No), so received changes are not applied."]
+lag:
+  description: Seconds the replica is behind as the server reports it, C(null) when unknown.
+  returned: always
+  type: int
+  sample: 0
+heartbeat_delay:
+  description: Seconds from the heartbeat write on the primary until the replica
+    had applied it; C(null) when not measured or when it did not arrive in time.
+  returned: always
+  type: float
+  sample: 0.0123
+waited:
+  description: Seconds spent waiting for health.
+  returned: always
+  type: float
+  sample: 0.0
+status:
+  description: The normalised replica status; empty when the server is not a replica.
+  returned: always
+  type: dict
+  contains:
+    flavor:
+      description: C(mariadb) or C(mysql).
+      type: str
+    server_version:
+      description: The server's C(VERSION()).
+      type: str
+    io_thread:
+      description: C(running), C(connecting) or C(stopped).
+      type: str
+    sql_thread:
+      description: C(running) or C(stopped).
+      type: str
+    seconds_behind:
+      description: The reported lag in seconds, or C(null).
+      type: int
+    source_host:
+      description: The source the replica follows.
+      type: str
+    source_port:
+      description: Port of the source.
+      type: int
+    source_user:
+      description: Replication user.
+      type: str
+    last_io_errno:
+      description: Last IO thread error number, 0 for none.
+      type: int
+    last_io_error:
+      description: Last IO thread error text.
+      type: str
+    last_sql_errno:
+      description: Last SQL thread error number, 0 for none.
+      type: int
+    last_sql_error:
+      description: Last SQL thread error text.
+      type: str
+    gtid:
+      description: C(slave_pos) or C(current_pos) (MariaDB), C(auto_position) (MySQL), or C(no).
+      type: str
+    gtid_io_pos:
+      description: GTIDs received (MariaDB C(Gtid_IO_Pos), MySQL C(Retrieved_Gtid_Set)).
+      type: str
+    gtid_executed:
+      description: GTIDs applied (MariaDB C(Gtid_Slave_Pos), MySQL C(Executed_Gtid_Set)).
+      type: str
+    read_only:
+      description: Whether C(read_only) is on.
+      type: bool
+  sample:
+    flavor: mariadb
+    io_thread: running
+    sql_thread: running
+    seconds_behind: 0
+    gtid: slave_pos
+    read_only: true
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.alx.webstack.plugins.module_utils import connection, replication
+
+
+def argument_spec():
+    spec = dict(
+        max_lag=dict(type="int", default=30),
+        require_gtid=dict(type="bool", default=True),
+        require_read_only=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=0),
+        report_only=dict(type="bool", default=False),
+        heartbeat=dict(type="bool", default=False),
+        heartbeat_table=dict(type="str", default="alx_heartbeat.heartbeat"),
+        heartbeat_timeout=dict(type="int", default=10),
+    )
+    spec.update(connection.login_argument_spec("login"))
+    primary = connection.login_argument_spec("primary_login")
+    primary["primary_login_host"].pop("default")
+    primary["primary_login_port"].pop("default")
+    spec.update(primary)
+    spec.update(connection.TLS_ARGUMENT_SPEC)
+    return spec
+
+
+def check_arguments(module):
+    params = module.params
+    for name in ("max_lag", "wait_timeout", "heartbeat_timeout"):
+        if params[name] < 0:
+            module.fail_json(msg="%s must be 0 or more, got %d." % (name, params[name]))
+    if params["heartbeat"]:
+        try:
+            replication.quote_table(params["heartbeat_table"])
+        except ValueError as err:
+            module.fail_json(msg=str(err))
+
+
+def measure_heartbeat(module, replica_cursor, status):
+    """Heartbeat through the primary; returns (delay, problem or None)."""
+    params = dict(module.params)
+    params["primary_login_host"] = params["primary_login_host"] or status["source_host"]
+    params["primary_login_port"] = params["primary_login_port"] or status["source_port"] or 3306
+    try:
+        primary = connection.connect(params, "primary_login")
+    except connection.ConnectionFailure as err:
+        return None, "The heartbeat could not reach the primary: %s" % err
+    try:
+        cursor = primary.cursor()
+        primary_server = replication.server_info(cursor)
+        delay, gtid = replication.heartbeat(
+            cursor, replica_cursor, primary_server, params["heartbeat_table"], params["heartbeat_timeout"]
+        )
+    except Exception as err:  # the driver's errors carry the server's text
+        return None, "The heartbeat write on the primary failed: %s" % err
+    finally:
+        primary.close()
+    if delay is None:
+        return None, "The heartbeat (GTID %s) did not reach the replica within %d s." % (
+            gtid, params["heartbeat_timeout"])
+    if delay > params["max_lag"]:
+        return delay, "The heartbeat took %.3f s to reach the replica, above the limit of %d s." % (
+            delay, params["max_lag"])
+    return delay, None
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    check_arguments(module)
+    if not connection.HAS_PYMYSQL:
+        module.fail_json(msg=connection.missing_pymysql())
+    params = module.params
+    result = dict(changed=False, healthy=False, problems=[], status={}, lag=None,
+                  heartbeat_delay=None, waited=0.0)
+
+    try:
+        conn = connection.connect(params, "login")
+    except connection.ConnectionFailure as err:
+        module.fail_json(msg=str(err), **result)
+
+    started = time.monotonic()
+    try:
+        cursor = conn.cursor()
+        server = replication.server_info(cursor)
+        status, found = replication.wait_healthy(
+            cursor, server, params["max_lag"], params["wait_timeout"],
+            params["require_gtid"], params["require_read_only"],
+        )
+        if status is not None and not found and params["heartbeat"] and not module.check_mode:
+            result["heartbeat_delay"], problem = measure_heartbeat(module, cursor, status)
+            if problem:
+                found.append(problem)
+    except connection.pymysql.err.MySQLError as err:
+        module.fail_json(msg="Reading the replica status at %s failed: %s"
+                         % (connection.describe(params), err), **result)
+    finally:
+        conn.close()
+
+    result.update(
+        healthy=not found,
+        problems=found,
+        status=status or {},
+        lag=status["seconds_behind"] if status else None,
+        waited=round(time.monotonic() - started, 3),
+    )
+    if found and not params["report_only"]:
+        module.fail_json(msg="The replica is not healthy: " + " ".join(found), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Health rules over each server's real status columns."""
+
+from __future__ import annotations
+
+from unittest.mock import MagicMock
+
+import pytest
+from ansible_collections.alx.webstack.plugins.module_utils import replication
+from replica_rows import SERVERS, server_cursor, status_row
+
+ALL = sorted(SERVERS)
+MYSQL_NEW = ["mysql-8.0.36", "mysql-8.4"]
+
+
+def check(server, row, max_lag=30, **cursor_options):
+    cursor = server_cursor(server, row, **cursor_options)
+    info = replication.server_info(cursor)
+    status, found = replication.evaluate(cursor, info, max_lag)
+    return status, found, cursor
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_healthy_replica_has_no_problems(server):
+    status, found, _ = check(server, status_row(server))
+    assert found == []
+    assert status["io_thread"] == "running" and status["sql_thread"] == "running"
+    assert status["source_host"] == "192.0.2.31" and status["source_port"] == 3306
+    assert status["read_only"] is True
+    assert status["gtid"] in ("slave_pos", "auto_position")
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_lag_of_zero_is_zero_not_missing(server):
+    status, found, _ = check(server, status_row(server, seconds_behind=0))
+    assert status["seconds_behind"] == 0
+    assert found == []
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_lag_null_with_running_threads_is_unknown(server):
+    status, found, _ = check(server, status_row(server, seconds_behind=None))
+    assert status["seconds_behind"] is None
+    assert len(found) == 1 and "lag is unknown" in found[0]
+    assert ("Seconds_Behind_Source" if server in MYSQL_NEW else "Seconds_Behind_Master") in found[0]
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_lag_above_the_limit(server):
+    _, found, _ = check(server, status_row(server, seconds_behind=31), max_lag=30)
+    assert found == ["The replica is 31 s behind the source, above the limit of 30 s."]
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_lag_at_the_limit_is_healthy(server):
+    _, found, _ = check(server, status_row(server, seconds_behind=30), max_lag=30)
+    assert found == []
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_io_thread_stopped(server):
+    _, found, _ = check(server, status_row(server, io_running="No", seconds_behind=None))
+    assert any(p.startswith("The IO thread is not running") for p in found)
+    assert not any("lag is unknown" in p for p in found)
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_io_thread_connecting_with_an_error_reports_the_server_text(server):
+    error = "error connecting to master 'replication@192.0.2.31:3306' - retry-time: 60  maximum-retries: 100000  message: Access denied for user 'replication'@'192.0.2.32' (using password: YES)"
+    status, found, _ = check(server, status_row(server, io_running="Connecting", seconds_behind=None,
+                                                last_io_errno=1045, last_io_error=error))
+    assert status["io_thread"] == "connecting"
+    assert "not connected to the source 192.0.2.31:3306" in found[0]
+    assert found[1] == "The IO thread reports error 1045: " + error
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_sql_thread_stopped_with_an_error(server):
+    error = "Could not execute Write_rows_v1 event on table app.records; Duplicate entry '7' for key 'PRIMARY'"
+    _, found, _ = check(server, status_row(server, sql_running="No", seconds_behind=None,
+                                           last_sql_errno=1062, last_sql_error=error))
+    assert found[0].startswith("The SQL thread is not running")
+    assert ("Replica_SQL_Running" if server in MYSQL_NEW else "Slave_SQL_Running") in found[0]
+    assert found[1] == "The SQL thread reports error 1062: " + error
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_sql_thread_stopped_by_hand_names_the_sql_thread(server):
+    _, found, _ = check(server, status_row(server, sql_running="No", seconds_behind=None))
+    assert len(found) == 1 and "SQL thread" in found[0]
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_not_a_replica(server):
+    status, found, _ = check(server, None)
+    assert status is None
+    assert found == ["This server is not a replica: %s returned no rows."
+                     % ("SHOW REPLICA STATUS" if server in MYSQL_NEW else "SHOW SLAVE STATUS")]
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_read_only_off(server):
+    status, found, _ = check(server, status_row(server), read_only=0)
+    assert status["read_only"] is False
+    assert found == ["read_only is OFF on the replica, so clients with write privileges can change it."]
+
+
+@pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8"])
+def test_mariadb_gtid_off(server):
+    status, found, _ = check(server, status_row(server, using_gtid="No"))
+    assert status["gtid"] == "no"
+    assert len(found) == 1 and "GTID" in found[0]
+
+
+@pytest.mark.parametrize("server", ["mysql-8.0.21", "mysql-8.0.36", "mysql-8.4"])
+def test_mysql_gtid_off_by_auto_position(server):
+    _, found, _ = check(server, status_row(server, auto_position=0))
+    assert len(found) == 1 and "GTID" in found[0]
+
+
+@pytest.mark.parametrize("server", ["mysql-8.0.36", "mysql-8.4"])
+def test_mysql_gtid_mode_off(server):
+    _, found, _ = check(server, status_row(server), gtid_mode="OFF")
+    assert len(found) == 1 and "GTID" in found[0]
+
+
+def test_gtid_and_read_only_rules_can_be_relaxed():
+    cursor = server_cursor("mariadb-10.11", status_row("mariadb-10.11", using_gtid="No"), read_only=0)
+    info = replication.server_info(cursor)
+    _, found = replication.evaluate(cursor, info, 30, require_gtid=False, require_read_only=False)
+    assert found == []
+
+
+@pytest.mark.parametrize("server", ["mysql-8.0.36", "mysql-8.4"])
+def test_new_mysql_gets_only_replica_statements(server):
+    _, _, cursor = check(server, status_row(server))
+    assert not any("SLAVE" in s.upper() for s in cursor.statements)
+    assert "SHOW REPLICA STATUS" in cursor.statements
+
+
+@pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8", "mysql-8.0.21"])
+def test_older_syntax_where_replica_keywords_are_missing(server):
+    _, _, cursor = check(server, status_row(server))
+    assert "SHOW SLAVE STATUS" in cursor.statements
+
+
+def test_byte_values_are_decoded():
+    row = {k: (v.encode() if isinstance(v, str) else v) for k, v in status_row("mariadb-10.11").items()}
+    status, found, _ = check("mariadb-10.11", row)
+    assert found == [] and status["source_host"] == "192.0.2.31"
+
+
+def test_wait_healthy_returns_as_soon_as_healthy(monkeypatch):
+    rows = [status_row("mariadb-10.11", seconds_behind=120), status_row("mariadb-10.11", seconds_behind=50),
+            status_row("mariadb-10.11", seconds_behind=2)]
+    cursor = server_cursor("mariadb-10.11", None)
+    info = replication.server_info(cursor)
+    sleeps = []
+    evaluations = iter(rows)
+
+    def fake_evaluate(cur, server, max_lag, require_gtid, require_read_only):
+        status = replication.normalise(next(evaluations), server, read_only=1)
+        return status, replication.problems(status, server, max_lag)
+
+    monkeypatch.setattr(replication, "evaluate", fake_evaluate)
+    status, found = replication.wait_healthy(cursor, info, 5, 60, sleep=sleeps.append, clock=lambda: 0.0)
+    assert found == [] and status["seconds_behind"] == 2
+    assert len(sleeps) == 2
+
+
+def test_wait_healthy_gives_up_at_the_timeout():
+    cursor = server_cursor("mariadb-10.11", status_row("mariadb-10.11", sql_running="No", seconds_behind=None))
+    info = replication.server_info(cursor)
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    _, found = replication.wait_healthy(cursor, info, 5, 3, sleep=sleep, clock=lambda: now[0])
+    assert found and "SQL thread" in found[0]
+    assert now[0] == 3.0
+
+
+@pytest.mark.parametrize("name", ["heartbeat", "a.b.c", "db.t;DROP", "", "db.`t`"])
+def test_heartbeat_table_names_are_checked(name):
+    with pytest.raises(ValueError):
+        replication.quote_table(name)
+
+
+@pytest.mark.parametrize(
+    "flavor, version, wait_sql, gtid",
+    [
+        ("mariadb", "10.11.14-MariaDB", "MASTER_GTID_WAIT", "0-1-43"),
+        ("mysql", "8.4.3", "WAIT_FOR_EXECUTED_GTID_SET", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-43"),
+    ],
+)
+def test_heartbeat_waits_for_the_primary_gtid(flavor, version, wait_sql, gtid):
+    primary, replica = MagicMock(), MagicMock()
+    primary.fetchone.return_value = {"gtid": gtid}
+    replica.fetchone.return_value = {"waited": 0}
+    ticks = iter([10.0, 10.25])
+    delay, seen = replication.heartbeat(primary, replica, replication.ServerInfo(version),
+                                        "alx_heartbeat.heartbeat", 5, clock=lambda: next(ticks))
+    assert (delay, seen) == (0.25, gtid)
+    assert "REPLACE INTO `alx_heartbeat`.`heartbeat`" in primary.execute.call_args_list[0][0][0]
+    sql, args = replica.execute.call_args[0]
+    assert wait_sql in sql and args == (gtid, 5.0)
+
+
+def test_heartbeat_that_does_not_arrive_has_no_delay():
+    primary, replica = MagicMock(), MagicMock()
+    primary.fetchone.return_value = {"gtid": "0-1-44"}
+    replica.fetchone.return_value = {"waited": -1}
+    delay, gtid = replication.heartbeat(primary, replica, replication.ServerInfo("10.11.14-MariaDB"),
+                                        "alx_heartbeat.heartbeat", 1)
+    assert delay is None and gtid == "0-1-44"
+
+
+@pytest.mark.parametrize("server, executed", [
+    ("mariadb-10.11", "0-1-42"),
+    ("mysql-8.4", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42"),
+])
+def test_applied_gtids_come_from_where_each_server_keeps_them(server, executed):
+    status, _, _ = check(server, status_row(server))
+    assert status["gtid_executed"] == executed

@@ -1,0 +1,102 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module's contract: what it returns, when it fails, and what it never leaks."""
+
+from __future__ import annotations
+
+import json
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.alx.webstack.plugins.module_utils import connection
+from ansible_collections.alx.webstack.plugins.modules import mysql_replication_check as module
+from replica_rows import server_cursor, status_row
+
+
+def run(monkeypatch, capsys, args, cursor=None, failure=None):
+    """Run the module's main() with the connection answering from ``cursor``."""
+    def fake_connect(params, prefix="login"):
+        if failure:
+            raise connection.ConnectionFailure(failure)
+        conn = MagicMock(name="connection")
+        conn.cursor.return_value = cursor
+        return conn
+
+    monkeypatch.setattr(connection, "connect", fake_connect)
+    monkeypatch.setattr(connection, "HAS_PYMYSQL", True)
+    with patch_module_args(args), pytest.raises(SystemExit) as exited:
+        module.main()
+    out = json.loads(capsys.readouterr().out)
+    return exited.value.code, out
+
+
+def test_healthy_replica(monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, {"login_unix_socket": "/run/mysqld/mysqld.sock"},
+                    server_cursor("mariadb-10.11", status_row("mariadb-10.11")))
+    assert code == 0
+    assert out["healthy"] is True and out["problems"] == [] and out["changed"] is False
+    assert out["lag"] == 0 and out["status"]["gtid"] == "slave_pos"
+
+
+def test_unhealthy_replica_fails_with_the_problems(monkeypatch, capsys):
+    row = status_row("mariadb-11.8", sql_running="No", seconds_behind=None,
+                     last_sql_errno=1062, last_sql_error="Duplicate entry '7' for key 'PRIMARY'")
+    code, out = run(monkeypatch, capsys, {}, server_cursor("mariadb-11.8", row))
+    assert code == 1 and out["failed"] is True
+    assert "SQL thread" in out["msg"] and "Duplicate entry '7'" in out["msg"]
+    assert out["healthy"] is False and len(out["problems"]) == 2
+
+
+def test_report_only_returns_without_failing(monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, {"report_only": True},
+                    server_cursor("mysql-8.4", status_row("mysql-8.4", seconds_behind=99)))
+    assert code == 0 and out["healthy"] is False and out["lag"] == 99
+    assert out["problems"] == ["The replica is 99 s behind the source, above the limit of 30 s."]
+
+
+def test_not_a_replica_is_one_clear_failure(monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, {}, server_cursor("mariadb-10.11", None))
+    assert code == 1
+    assert out["msg"] == "The replica is not healthy: This server is not a replica: SHOW SLAVE STATUS returned no rows."
+    assert out["status"] == {}
+
+
+def test_connection_failure_is_one_sentence(monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, {"login_host": "192.0.2.32"},
+                    failure="Cannot reach the database server at 192.0.2.32:3306: timed out")
+    assert code == 1 and out["msg"] == "Cannot reach the database server at 192.0.2.32:3306: timed out"
+
+
+def test_passwords_never_come_back(monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys,
+                    {"login_user": "monitor", "login_password": "s3cret-login",
+                     "primary_login_password": "s3cret-primary"},
+                    server_cursor("mariadb-10.11", status_row("mariadb-10.11")))
+    assert code == 0
+    text = json.dumps(out)
+    assert "s3cret-login" not in text and "s3cret-primary" not in text
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"max_lag": -1}, "max_lag must be 0 or more"),
+    ({"wait_timeout": -5}, "wait_timeout must be 0 or more"),
+    ({"heartbeat": True, "heartbeat_table": "nodot"}, "heartbeat_table must be DATABASE.TABLE"),
+])
+def test_bad_arguments_fail_before_connecting(monkeypatch, capsys, args, words):
+    code, out = run(monkeypatch, capsys, args, failure="must not connect")
+    assert code == 1 and words in out["msg"]
+
+
+def test_check_mode_skips_the_heartbeat_write(monkeypatch, capsys):
+    cursor = server_cursor("mariadb-10.11", status_row("mariadb-10.11"))
+    code, out = run(monkeypatch, capsys, {"heartbeat": True, "_ansible_check_mode": True}, cursor)
+    assert code == 0 and out["healthy"] is True and out["heartbeat_delay"] is None
+    assert not any("REPLACE" in s for s in cursor.statements)
+
+
+def test_missing_pymysql_says_what_to_install(monkeypatch, capsys):
+    monkeypatch.setattr(connection, "HAS_PYMYSQL", False)
+    with patch_module_args({}), pytest.raises(SystemExit):
+        module.main()
+    out = json.loads(capsys.readouterr().out)
+    assert "PyMySQL" in out["msg"] and "python3-pymysql" in out["msg"]
