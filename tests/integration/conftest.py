@@ -14,6 +14,7 @@ import shlex
 import time
 
 import pytest
+import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 # Molecule's inventory directory holds its own file and a link to
@@ -24,6 +25,8 @@ INVENTORY = (
     if "MOLECULE_INVENTORY_FILE" in os.environ
     else os.path.join(os.path.dirname(__file__), "..", "..", "inventories", "lab")
 )
+# Outside Molecule, use the checkout's ansible.cfg (it finds the collection).
+os.environ.setdefault("ANSIBLE_CONFIG", os.path.join(os.path.dirname(__file__), "..", "..", "ansible.cfg"))
 RUNNER = AnsibleRunner(INVENTORY)
 
 
@@ -35,6 +38,16 @@ def group(name: str) -> list[str]:
 def host(name: str):
     """A testinfra host for an inventory host name."""
     return RUNNER.get_host(name)
+
+
+def managed(name: str):
+    """A testinfra host driven through Ansible, for running modules on it."""
+    return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY)
+
+
+def variables(name: str) -> dict:
+    """The host's inventory variables (group_vars included, not templated)."""
+    return RUNNER.get_variables(name)
 
 
 def address(name: str) -> str:

@@ -1,0 +1,231 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The database tier on real MariaDB: replication works, the check module sees
+every fault we cause, and the replica role repairs what it should."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import time
+
+import pytest
+from conftest import INVENTORY, address, group, host, managed, variables, wait_until
+
+PRIMARY = group("mysql_primary")[0]
+REPLICA = group("mysql_replica")[0]
+SOCKET = "/run/mysqld/mysqld.sock"
+PROJECT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def settings():
+    return variables(PRIMARY)
+
+
+def sql(name: str, statement: str) -> str:
+    """Run SQL as root over the socket; tab-separated rows without headers."""
+    return host(name).check_output("mariadb -N -B -e %s", statement)
+
+
+def sql_result(name: str, statement: str):
+    return host(name).run("mariadb -N -B -e %s", statement)
+
+
+def check(check_mode=False, **args) -> dict:
+    """Run alx.webstack.mysql_replication_check on the replica."""
+    options = {"login_unix_socket": SOCKET, "report_only": True, **args}
+    text = " ".join("%s=%s" % (k, shlex.quote(str(v))) for k, v in options.items())
+    return managed(REPLICA).ansible("alx.webstack.mysql_replication_check", text, check=check_mode)
+
+
+def wait_healthy(timeout=120):
+    result = check(wait_timeout=timeout)
+    assert result["healthy"], result["problems"]
+    return result
+
+
+def site(*extra) -> subprocess.CompletedProcess:
+    """Run playbooks/site.yml against the scenario's inventory, as a user would."""
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "site.yml"), *extra]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done
+
+
+def recap(output: str) -> dict:
+    """changed= per host from a play recap."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def io_thread_id() -> str:
+    return sql(REPLICA, "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'")
+
+
+@pytest.fixture(scope="module")
+def records():
+    """An application table on the primary, for rows the tests write."""
+    sql(PRIMARY, "CREATE TABLE IF NOT EXISTS app.records "
+                 "(id INT PRIMARY KEY AUTO_INCREMENT, note VARCHAR(64) NOT NULL) ENGINE=InnoDB")
+    return "app.records"
+
+
+def test_row_written_on_primary_reaches_the_replica(records):
+    note = "row-%d" % time.time_ns()
+    sql(PRIMARY, "INSERT INTO %s (note) VALUES ('%s')" % (records, note))
+    wait_until(lambda: sql(REPLICA, "SELECT COUNT(*) FROM %s WHERE note = '%s'" % (records, note)) == "1",
+               timeout=10, interval=0.2, what="row on the replica")
+
+
+@pytest.mark.parametrize("web", group("webservers"))
+def test_application_user_cannot_write_on_the_replica(records, web):
+    config = settings()
+    addresses = {name: address(name) for name in (PRIMARY, REPLICA)}
+    script = (
+        "import pymysql, sys\n"
+        "for server in sys.argv[1:3]:\n"
+        "    conn = pymysql.connect(host=server, user=%r, password=%r, database='app', autocommit=True)\n"
+        "    try:\n"
+        "        conn.cursor().execute(\"INSERT INTO records (note) VALUES ('from-app')\")\n"
+        "        print(server, 'written')\n"
+        "    except pymysql.err.MySQLError as err:\n"
+        "        print(server, 'refused', err.args[0])\n"
+    ) % (config["mysql_app_user"], config["mysql_app_password"])
+    out = host(web).check_output("python3 -c %s %s %s", script, addresses[PRIMARY], addresses[REPLICA])
+    assert "%s written" % addresses[PRIMARY] in out
+    assert "%s refused 1290" % addresses[REPLICA] in out  # ER_OPTION_PREVENTS_STATEMENT: read-only
+
+
+def test_application_user_is_refused_from_other_hosts():
+    """The client is not an application server: the app user may not log in from it."""
+    config = settings()
+    client = host(group("clients")[0])
+    script = (
+        "import socket, sys\n"
+        "s = socket.create_connection((sys.argv[1], 3306), 5)\n"
+        "print(s.recv(512))\n"
+    )
+    out = client.check_output("python3 -c %s %s", script, address(PRIMARY))
+    # MariaDB answers a host it has no account for with error 1130 in its greeting.
+    assert "is not allowed to connect" in out, (out, config["mysql_app_user"])
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["normal", "check-mode"])
+def test_module_reports_a_healthy_replica_with_a_numeric_lag(check_mode):
+    result = check(check_mode=check_mode)
+    assert result["healthy"] is True and result["problems"] == []
+    assert isinstance(result["lag"], int) and result["lag"] >= 0
+    assert result["status"]["io_thread"] == "running" and result["status"]["sql_thread"] == "running"
+    assert result["status"]["read_only"] is True and result["status"]["gtid"] == "slave_pos"
+    assert result["changed"] is False
+
+
+def test_heartbeat_measures_the_delay_through_the_primary():
+    config = settings()
+    result = check(heartbeat=True, primary_login_user=config["mysql_monitor_user"],
+                   primary_login_password=config["mysql_monitor_password"])
+    assert result["healthy"], result["problems"]
+    assert 0 < result["heartbeat_delay"] < 5
+    assert config["mysql_monitor_password"] not in json.dumps(result)
+
+
+def test_community_mysql_agrees_with_the_module():
+    theirs = managed(REPLICA).ansible("community.mysql.mysql_replication",
+                                   "mode=getreplica login_unix_socket=%s" % SOCKET, check=False)
+    ours = check()["status"]
+    assert theirs["Is_Replica"] is True
+    assert {"Yes": "running", "No": "stopped", "Connecting": "connecting"}[theirs["Slave_IO_Running"]] == ours["io_thread"]
+    assert {"Yes": "running", "No": "stopped"}[theirs["Slave_SQL_Running"]] == ours["sql_thread"]
+    assert theirs["Master_Host"] == ours["source_host"] and int(theirs["Master_Port"]) == ours["source_port"]
+    assert abs(int(theirs["Seconds_Behind_Master"]) - ours["seconds_behind"]) <= 1
+
+
+def test_stopped_sql_thread_fails_the_check_and_names_it():
+    sql(REPLICA, "STOP SLAVE SQL_THREAD")
+    try:
+        # Without report_only the module fails: only fail_json sets msg.
+        result = managed(REPLICA).ansible("alx.webstack.mysql_replication_check",
+                                          "login_unix_socket=%s" % SOCKET, check=False)
+        assert result["msg"].startswith("The replica is not healthy: The SQL thread is not running")
+        assert result["healthy"] is False
+        assert any("SQL thread" in p for p in result["problems"])
+    finally:
+        sql(REPLICA, "START SLAVE SQL_THREAD")
+    wait_healthy()
+
+
+def test_wrong_replication_password_is_reported_with_the_server_text():
+    config = settings()
+    account = "'%s'@'%s'" % (config["mysql_replication_user"], address(REPLICA))
+    sql(PRIMARY, "SET sql_log_bin = 0; ALTER USER %s IDENTIFIED BY 'not-the-password'" % account)
+    try:
+        sql(REPLICA, "STOP SLAVE; START SLAVE")
+        result = wait_until(lambda: (lambda r: r if r["status"]["last_io_errno"] else None)(check()),
+                            timeout=30, what="an IO error")
+        assert result["healthy"] is False
+        assert result["status"]["io_thread"] in ("connecting", "stopped")
+        assert any(p.startswith("The IO thread reports error 1045") and "Access denied" in p
+                   for p in result["problems"]), result["problems"]
+    finally:
+        sql(PRIMARY, "SET sql_log_bin = 0; ALTER USER %s IDENTIFIED BY '%s'"
+            % (account, config["mysql_replication_password"]))
+        sql(REPLICA, "STOP SLAVE; START SLAVE")
+    wait_healthy()
+
+
+def test_conflicting_row_breaks_the_sql_thread_and_the_error_is_reported(records):
+    row_id = 900000 + int(time.time()) % 10000
+    sql(REPLICA, "SET sql_log_bin = 0; INSERT INTO %s (id, note) VALUES (%d, 'replica-only')" % (records, row_id))
+    try:
+        sql(PRIMARY, "INSERT INTO %s (id, note) VALUES (%d, 'primary')" % (records, row_id))
+        result = wait_until(lambda: (lambda r: r if r["status"]["last_sql_errno"] else None)(check()),
+                            timeout=30, what="an SQL error")
+        assert result["status"]["sql_thread"] == "stopped"
+        assert any(p.startswith("The SQL thread reports error 1062") and "Duplicate entry" in p
+                   for p in result["problems"]), result["problems"]
+    finally:
+        sql(REPLICA, "SET sql_log_bin = 0; DELETE FROM %s WHERE id = %d" % (records, row_id))
+        sql(REPLICA, "START SLAVE")
+    wait_healthy()
+    assert sql(REPLICA, "SELECT note FROM %s WHERE id = %d" % (records, row_id)) == "primary"
+
+
+def test_restarted_replica_catches_up(records):
+    subprocess.run(["docker", "restart", "--time", "20", REPLICA], check=True, capture_output=True)
+    for n in range(20):
+        sql(PRIMARY, "INSERT INTO %s (note) VALUES ('while-restarting-%d')" % (records, n))
+    wait_until(lambda: host(REPLICA).run("systemctl is-active mariadb").stdout.strip() == "active",
+               timeout=120, what="mariadb running again on the replica")
+    result = check(wait_timeout=120)
+    assert result["healthy"], result["problems"]
+    assert sql(REPLICA, "SELECT COUNT(*) FROM %s WHERE note LIKE 'while-restarting-%%'" % records) == "20"
+
+
+def checksums(name: str) -> dict:
+    tables = sql(name, "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables "
+                       "WHERE table_schema = 'app' ORDER BY 1").split()
+    assert tables, "no application tables"
+    return {t: sql(name, "CHECKSUM TABLE %s EXTENDED" % t).split()[-1] for t in tables}
+
+
+def test_wiped_replica_is_seeded_again_and_matches_the_primary(records):
+    for n in range(50):
+        sql(PRIMARY, "INSERT INTO %s (note) VALUES ('before-wipe-%d')" % (records, n))
+    host(REPLICA).check_output("systemctl stop mariadb && rm -rf /var/lib/mysql/* && test -z \"$(ls -A /var/lib/mysql)\"")
+    done = site("--tags", "database")
+    assert recap(done.stdout)[REPLICA] > 0
+    wait_healthy()
+    assert checksums(REPLICA) == checksums(PRIMARY)
+    # Users came with the seed: the replica can serve the application.
+    assert sql(REPLICA, "SELECT COUNT(*) FROM mysql.user WHERE User = '%s'" % settings()["mysql_app_user"]) != "0"
+
+
+def test_second_run_changes_nothing_and_keeps_replication_running():
+    before = io_thread_id()
+    uptime_before = int(sql(REPLICA, "SHOW GLOBAL STATUS LIKE 'Uptime'").split()[1])
+    done = site("--tags", "database")
+    changed = recap(done.stdout)
+    assert changed[PRIMARY] == 0 and changed[REPLICA] == 0, changed
+    assert io_thread_id() == before, "the replication IO thread was restarted"
+    assert int(sql(REPLICA, "SHOW GLOBAL STATUS LIKE 'Uptime'").split()[1]) >= uptime_before
