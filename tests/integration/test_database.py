@@ -49,7 +49,8 @@ def wait_healthy(timeout=120):
 def site(*extra) -> subprocess.CompletedProcess:
     """Run playbooks/site.yml against the scenario's inventory, as a user would."""
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "site.yml"), *extra]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT)
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT, env=env)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     return done
 

@@ -25,7 +25,8 @@ MARIADB_10_11 = (
     "Slave_Transactional_Groups Replicate_Rewrite_DB"
 ).split()
 
-MARIADB_11_8 = MARIADB_10_11 + "Master_last_event_time Slave_last_event_time Master_Slave_time_diff".split()
+# MariaDB 11.8 (Debian 13) returns the same columns in the same order.
+MARIADB_11_8 = list(MARIADB_10_11)
 
 MYSQL_8_0_21 = (
     "Slave_IO_State Master_Host Master_User Master_Port Connect_Retry Master_Log_File "
@@ -59,8 +60,8 @@ MYSQL_REPLICA = (
 
 # Server versions and their column sets.
 SERVERS = {
-    "mariadb-10.11": ("10.11.14-MariaDB-0+deb12u2-log", MARIADB_10_11),
-    "mariadb-11.8": ("11.8.3-MariaDB-0+deb13u1 from Debian-log", MARIADB_11_8),
+    "mariadb-10.11": ("10.11.18-MariaDB-0+deb12u1-log", MARIADB_10_11),
+    "mariadb-11.8": ("11.8.9-MariaDB-0+deb13u1 from Debian-log", MARIADB_11_8),
     "mysql-8.0.21": ("8.0.21", MYSQL_8_0_21),
     "mysql-8.0.36": ("8.0.36-0ubuntu0.22.04.1", MYSQL_REPLICA),
     "mysql-8.4": ("8.4.3", MYSQL_REPLICA),
