@@ -27,15 +27,18 @@ description:
   - Only reads, except for the heartbeat row that O(heartbeat=true) writes on the
     primary (never in check mode).
 author:
-  - alx.webstack contributors
+  - alx.webstack maintainers (@alx-webstack)
 extends_documentation_fragment:
   - alx.webstack.login
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: In check mode the heartbeat is not written; everything else runs.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 options:
   max_lag:
     description:

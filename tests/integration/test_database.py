@@ -40,6 +40,11 @@ def check(check_mode=False, **args) -> dict:
     return managed(REPLICA).ansible("alx.webstack.mysql_replication_check", text, check=check_mode)
 
 
+def first_with(result: dict, error: str):
+    """The check's result once the status carries the given error number."""
+    return result if result["status"].get(error) else None
+
+
 def wait_healthy(timeout=120):
     result = check(wait_timeout=timeout)
     assert result["healthy"], result["problems"]
@@ -67,9 +72,9 @@ def io_thread_id() -> str:
 @pytest.fixture(scope="module")
 def records():
     """An application table on the primary, for rows the tests write."""
-    sql(PRIMARY, "CREATE TABLE IF NOT EXISTS app.records "
+    sql(PRIMARY, "CREATE TABLE IF NOT EXISTS app.replication_test "
                  "(id INT PRIMARY KEY AUTO_INCREMENT, note VARCHAR(64) NOT NULL) ENGINE=InnoDB")
-    return "app.records"
+    return "app.replication_test"
 
 
 def test_row_written_on_primary_reaches_the_replica(records):
@@ -88,7 +93,7 @@ def test_application_user_cannot_write_on_the_replica(records, web):
         "for server in sys.argv[1:3]:\n"
         "    conn = pymysql.connect(host=server, user=%r, password=%r, database='app', autocommit=True)\n"
         "    try:\n"
-        "        conn.cursor().execute(\"INSERT INTO records (note) VALUES ('from-app')\")\n"
+        "        conn.cursor().execute(\"INSERT INTO replication_test (note) VALUES ('from-app')\")\n"
         "        print(server, 'written')\n"
         "    except pymysql.err.MySQLError as err:\n"
         "        print(server, 'refused', err.args[0])\n"
@@ -132,8 +137,8 @@ def test_heartbeat_measures_the_delay_through_the_primary():
 
 
 def test_community_mysql_agrees_with_the_module():
-    theirs = managed(REPLICA).ansible("community.mysql.mysql_replication",
-                                   "mode=getreplica login_unix_socket=%s" % SOCKET, check=False)
+    theirs = managed(REPLICA).ansible(
+        "community.mysql.mysql_replication", "mode=getreplica login_unix_socket=%s" % SOCKET, check=False)
     ours = check()["status"]
     assert theirs["Is_Replica"] is True
     assert {"Yes": "running", "No": "stopped", "Connecting": "connecting"}[theirs["Slave_IO_Running"]] == ours["io_thread"]
@@ -162,8 +167,7 @@ def test_wrong_replication_password_is_reported_with_the_server_text():
     sql(PRIMARY, "SET sql_log_bin = 0; ALTER USER %s IDENTIFIED BY 'not-the-password'" % account)
     try:
         sql(REPLICA, "STOP SLAVE; START SLAVE")
-        result = wait_until(lambda: (lambda r: r if r["status"]["last_io_errno"] else None)(check()),
-                            timeout=30, what="an IO error")
+        result = wait_until(lambda: first_with(check(), "last_io_errno"), timeout=30, what="an IO error")
         assert result["healthy"] is False
         assert result["status"]["io_thread"] in ("connecting", "stopped")
         assert any(p.startswith("The IO thread reports error 1045") and "Access denied" in p
@@ -180,8 +184,7 @@ def test_conflicting_row_breaks_the_sql_thread_and_the_error_is_reported(records
     sql(REPLICA, "SET sql_log_bin = 0; INSERT INTO %s (id, note) VALUES (%d, 'replica-only')" % (records, row_id))
     try:
         sql(PRIMARY, "INSERT INTO %s (id, note) VALUES (%d, 'primary')" % (records, row_id))
-        result = wait_until(lambda: (lambda r: r if r["status"]["last_sql_errno"] else None)(check()),
-                            timeout=30, what="an SQL error")
+        result = wait_until(lambda: first_with(check(), "last_sql_errno"), timeout=30, what="an SQL error")
         assert result["status"]["sql_thread"] == "stopped"
         assert any(p.startswith("The SQL thread reports error 1062") and "Duplicate entry" in p
                    for p in result["problems"]), result["problems"]

@@ -120,7 +120,7 @@ def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: 
     Every statement is recorded in ``cursor.statements``; a statement the
     server would reject (SLAVE keywords on MySQL 8.4) raises, as it would.
     """
-    version, _ = SERVERS[server]
+    version = SERVERS[server][0]
     cursor = MagicMock(name="cursor")
     cursor.statements = []
     answers = {}

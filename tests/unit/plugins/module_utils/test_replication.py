@@ -22,7 +22,7 @@ def check(server, row, max_lag=30, **cursor_options):
 
 @pytest.mark.parametrize("server", ALL)
 def test_healthy_replica_has_no_problems(server):
-    status, found, _ = check(server, status_row(server))
+    status, found, _cursor = check(server, status_row(server))
     assert found == []
     assert status["io_thread"] == "running" and status["sql_thread"] == "running"
     assert status["source_host"] == "192.0.2.31" and status["source_port"] == 3306
@@ -32,14 +32,14 @@ def test_healthy_replica_has_no_problems(server):
 
 @pytest.mark.parametrize("server", ALL)
 def test_lag_of_zero_is_zero_not_missing(server):
-    status, found, _ = check(server, status_row(server, seconds_behind=0))
+    status, found, _cursor = check(server, status_row(server, seconds_behind=0))
     assert status["seconds_behind"] == 0
     assert found == []
 
 
 @pytest.mark.parametrize("server", ALL)
 def test_lag_null_with_running_threads_is_unknown(server):
-    status, found, _ = check(server, status_row(server, seconds_behind=None))
+    status, found, _cursor = check(server, status_row(server, seconds_behind=None))
     assert status["seconds_behind"] is None
     assert len(found) == 1 and "lag is unknown" in found[0]
     assert ("Seconds_Behind_Source" if server in MYSQL_NEW else "Seconds_Behind_Master") in found[0]
@@ -47,28 +47,29 @@ def test_lag_null_with_running_threads_is_unknown(server):
 
 @pytest.mark.parametrize("server", ALL)
 def test_lag_above_the_limit(server):
-    _, found, _ = check(server, status_row(server, seconds_behind=31), max_lag=30)
+    _status, found, _cursor = check(server, status_row(server, seconds_behind=31), max_lag=30)
     assert found == ["The replica is 31 s behind the source, above the limit of 30 s."]
 
 
 @pytest.mark.parametrize("server", ALL)
 def test_lag_at_the_limit_is_healthy(server):
-    _, found, _ = check(server, status_row(server, seconds_behind=30), max_lag=30)
+    _status, found, _cursor = check(server, status_row(server, seconds_behind=30), max_lag=30)
     assert found == []
 
 
 @pytest.mark.parametrize("server", ALL)
 def test_io_thread_stopped(server):
-    _, found, _ = check(server, status_row(server, io_running="No", seconds_behind=None))
+    _status, found, _cursor = check(server, status_row(server, io_running="No", seconds_behind=None))
     assert any(p.startswith("The IO thread is not running") for p in found)
     assert not any("lag is unknown" in p for p in found)
 
 
 @pytest.mark.parametrize("server", ALL)
 def test_io_thread_connecting_with_an_error_reports_the_server_text(server):
-    error = "error connecting to master 'replication@192.0.2.31:3306' - retry-time: 60  maximum-retries: 100000  message: Access denied for user 'replication'@'192.0.2.32' (using password: YES)"
-    status, found, _ = check(server, status_row(server, io_running="Connecting", seconds_behind=None,
-                                                last_io_errno=1045, last_io_error=error))
+    error = ("error connecting to master 'replication@192.0.2.31:3306' - retry-time: 60  maximum-retries: 100000  "
+             "message: Access denied for user 'replication'@'192.0.2.32' (using password: YES)")
+    row = status_row(server, io_running="Connecting", seconds_behind=None, last_io_errno=1045, last_io_error=error)
+    status, found, _cursor = check(server, row)
     assert status["io_thread"] == "connecting"
     assert "not connected to the source 192.0.2.31:3306" in found[0]
     assert found[1] == "The IO thread reports error 1045: " + error
@@ -77,8 +78,8 @@ def test_io_thread_connecting_with_an_error_reports_the_server_text(server):
 @pytest.mark.parametrize("server", ALL)
 def test_sql_thread_stopped_with_an_error(server):
     error = "Could not execute Write_rows_v1 event on table app.records; Duplicate entry '7' for key 'PRIMARY'"
-    _, found, _ = check(server, status_row(server, sql_running="No", seconds_behind=None,
-                                           last_sql_errno=1062, last_sql_error=error))
+    row = status_row(server, sql_running="No", seconds_behind=None, last_sql_errno=1062, last_sql_error=error)
+    _status, found, _cursor = check(server, row)
     assert found[0].startswith("The SQL thread is not running")
     assert ("Replica_SQL_Running" if server in MYSQL_NEW else "Slave_SQL_Running") in found[0]
     assert found[1] == "The SQL thread reports error 1062: " + error
@@ -86,13 +87,13 @@ def test_sql_thread_stopped_with_an_error(server):
 
 @pytest.mark.parametrize("server", ALL)
 def test_sql_thread_stopped_by_hand_names_the_sql_thread(server):
-    _, found, _ = check(server, status_row(server, sql_running="No", seconds_behind=None))
+    _status, found, _cursor = check(server, status_row(server, sql_running="No", seconds_behind=None))
     assert len(found) == 1 and "SQL thread" in found[0]
 
 
 @pytest.mark.parametrize("server", ALL)
 def test_not_a_replica(server):
-    status, found, _ = check(server, None)
+    status, found, _cursor = check(server, None)
     assert status is None
     assert found == ["This server is not a replica: %s returned no rows."
                      % ("SHOW REPLICA STATUS" if server in MYSQL_NEW else "SHOW SLAVE STATUS")]
@@ -100,53 +101,53 @@ def test_not_a_replica(server):
 
 @pytest.mark.parametrize("server", ALL)
 def test_read_only_off(server):
-    status, found, _ = check(server, status_row(server), read_only=0)
+    status, found, _cursor = check(server, status_row(server), read_only=0)
     assert status["read_only"] is False
     assert found == ["read_only is OFF on the replica, so clients with write privileges can change it."]
 
 
 @pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8"])
 def test_mariadb_gtid_off(server):
-    status, found, _ = check(server, status_row(server, using_gtid="No"))
+    status, found, _cursor = check(server, status_row(server, using_gtid="No"))
     assert status["gtid"] == "no"
     assert len(found) == 1 and "GTID" in found[0]
 
 
 @pytest.mark.parametrize("server", ["mysql-8.0.21", "mysql-8.0.36", "mysql-8.4"])
 def test_mysql_gtid_off_by_auto_position(server):
-    _, found, _ = check(server, status_row(server, auto_position=0))
+    _status, found, _cursor = check(server, status_row(server, auto_position=0))
     assert len(found) == 1 and "GTID" in found[0]
 
 
 @pytest.mark.parametrize("server", ["mysql-8.0.36", "mysql-8.4"])
 def test_mysql_gtid_mode_off(server):
-    _, found, _ = check(server, status_row(server), gtid_mode="OFF")
+    _status, found, _cursor = check(server, status_row(server), gtid_mode="OFF")
     assert len(found) == 1 and "GTID" in found[0]
 
 
 def test_gtid_and_read_only_rules_can_be_relaxed():
     cursor = server_cursor("mariadb-10.11", status_row("mariadb-10.11", using_gtid="No"), read_only=0)
     info = replication.server_info(cursor)
-    _, found = replication.evaluate(cursor, info, 30, require_gtid=False, require_read_only=False)
+    _status, found = replication.evaluate(cursor, info, 30, require_gtid=False, require_read_only=False)
     assert found == []
 
 
 @pytest.mark.parametrize("server", ["mysql-8.0.36", "mysql-8.4"])
 def test_new_mysql_gets_only_replica_statements(server):
-    _, _, cursor = check(server, status_row(server))
+    _status, _found, cursor = check(server, status_row(server))
     assert not any("SLAVE" in s.upper() for s in cursor.statements)
     assert "SHOW REPLICA STATUS" in cursor.statements
 
 
 @pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8", "mysql-8.0.21"])
 def test_older_syntax_where_replica_keywords_are_missing(server):
-    _, _, cursor = check(server, status_row(server))
+    _status, _found, cursor = check(server, status_row(server))
     assert "SHOW SLAVE STATUS" in cursor.statements
 
 
 def test_byte_values_are_decoded():
     row = {k: (v.encode() if isinstance(v, str) else v) for k, v in status_row("mariadb-10.11").items()}
-    status, found, _ = check("mariadb-10.11", row)
+    status, found, _cursor = check("mariadb-10.11", row)
     assert found == [] and status["source_host"] == "192.0.2.31"
 
 
@@ -176,7 +177,7 @@ def test_wait_healthy_gives_up_at_the_timeout():
     def sleep(seconds):
         now[0] += seconds
 
-    _, found = replication.wait_healthy(cursor, info, 5, 3, sleep=sleep, clock=lambda: now[0])
+    _status, found = replication.wait_healthy(cursor, info, 5, 3, sleep=sleep, clock=lambda: now[0])
     assert found and "SQL thread" in found[0]
     assert now[0] == 3.0
 
@@ -221,5 +222,5 @@ def test_heartbeat_that_does_not_arrive_has_no_delay():
     ("mysql-8.4", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42"),
 ])
 def test_applied_gtids_come_from_where_each_server_keeps_them(server, executed):
-    status, _, _ = check(server, status_row(server))
+    status, _found, _cursor = check(server, status_row(server))
     assert status["gtid_executed"] == executed
