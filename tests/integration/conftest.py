@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import subprocess
 import time
 
 import pytest
@@ -53,6 +55,24 @@ def variables(name: str) -> dict:
 def address(name: str) -> str:
     """The host's address on the lab network, as the other hosts see it."""
     return host(name).check_output("hostname -I").split()[0]
+
+
+PROJECT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def site(*extra, succeed=True) -> subprocess.CompletedProcess:
+    """Run playbooks/site.yml against the scenario's inventory, as a user would."""
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "site.yml"), *extra]
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT, env=env)
+    if succeed:
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done
+
+
+def recap(output: str) -> dict:
+    """changed= per host from a play recap."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
 
 
 def wait_until(check, timeout: float = 60.0, interval: float = 1.0, what: str = "condition"):

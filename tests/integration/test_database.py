@@ -5,19 +5,16 @@ every fault we cause, and the replica role repairs what it should."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import shlex
 import subprocess
 import time
 
 import pytest
-from conftest import INVENTORY, address, group, host, managed, variables, wait_until
+from conftest import address, group, host, managed, recap, site, variables, wait_until
 
 PRIMARY = group("mysql_primary")[0]
 REPLICA = group("mysql_replica")[0]
 SOCKET = "/run/mysqld/mysqld.sock"
-PROJECT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def settings():
@@ -27,10 +24,6 @@ def settings():
 def sql(name: str, statement: str) -> str:
     """Run SQL as root over the socket; tab-separated rows without headers."""
     return host(name).check_output("mariadb -N -B -e %s", statement)
-
-
-def sql_result(name: str, statement: str):
-    return host(name).run("mariadb -N -B -e %s", statement)
 
 
 def check(check_mode=False, **args) -> dict:
@@ -49,20 +42,6 @@ def wait_healthy(timeout=120):
     result = check(wait_timeout=timeout)
     assert result["healthy"], result["problems"]
     return result
-
-
-def site(*extra) -> subprocess.CompletedProcess:
-    """Run playbooks/site.yml against the scenario's inventory, as a user would."""
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "site.yml"), *extra]
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT, env=env)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    return done
-
-
-def recap(output: str) -> dict:
-    """changed= per host from a play recap."""
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
 
 
 def io_thread_id() -> str:

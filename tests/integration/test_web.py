@@ -1,0 +1,199 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The web tier: nginx in front of the demo application, which writes to the
+primary and reads from the replica, and the app role's releases."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import tarfile
+import tempfile
+import time
+
+import pytest
+from conftest import address, group, host, recap, site, variables, wait_until
+
+PRIMARY = group("mysql_primary")[0]
+REPLICA = group("mysql_replica")[0]
+
+WEB = group("webservers")
+
+
+def curl(url: str, *options: str, source=None) -> dict:
+    """An HTTP request from the client (or ``source``): status, headers, body."""
+    origin = source or host(group("clients")[0])
+    out = origin.check_output(" ".join(["curl -sS -m 10 -D -"] + [shlex.quote(o) for o in (*options, url)]))
+    head, _sep, body = out.replace("\r\n", "\n").partition("\n\n")
+    lines = head.split("\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _colon, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return {"status": int(lines[0].split()[1]), "headers": headers, "body": body}
+
+
+def body_json(answer: dict) -> dict:
+    return json.loads(answer["body"])
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_index_names_the_server_that_answered(web):
+    answer = curl("http://%s/" % address(web))
+    assert answer["status"] == 200
+    assert answer["body"].split("\n")[0] == web
+    assert "release " in answer["body"]
+    assert answer["headers"]["x-served-by"] == web
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_health_is_ok_with_both_databases(web):
+    answer = curl("http://%s/healthz" % address(web))
+    assert answer["status"] == 200
+    health = body_json(answer)
+    assert health["status"] == "ok"
+    assert health["primary"]["ok"] and health["primary"]["read_only"] is False
+    assert health["replica"]["ok"] and health["replica"]["read_only"] is True
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_nginx_hides_its_version_and_sends_security_headers(web):
+    headers = curl("http://%s/" % address(web))["headers"]
+    assert headers["server"] == "nginx"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert "content-security-policy" in headers
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_static_files_come_from_nginx(web):
+    answer = curl("http://%s/static/index.html" % address(web))
+    assert answer["status"] == 200 and "<h1>alx.webstack</h1>" in answer["body"]
+    assert "x-app-release" not in answer["headers"]
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_stub_status_answers_on_loopback_only(web):
+    assert "Active connections" in host(web).check_output("curl -sS http://127.0.0.1:8081/stub_status")
+    refused = host(group("clients")[0]).run("curl -sS -m 3 http://%s:8081/stub_status" % address(web))
+    assert refused.rc != 0
+
+
+def test_forwarded_for_is_ignored_from_hosts_that_are_not_balancers():
+    web = WEB[0]
+    curl("http://%s/?xff-check" % address(web), "-H", "X-Forwarded-For: 203.0.113.9")
+    log = host(web).check_output("grep -F 'xff-check' /var/log/nginx/access.log | tail -n 1")
+    assert log.startswith(address(group("clients")[0]) + " "), log
+
+
+def test_write_on_one_server_read_on_the_other_from_the_replica():
+    note = "note-%d" % time.time_ns()
+    written = curl("http://%s/records" % address(WEB[0]), "-X", "POST", "--data-urlencode", "note=" + note)
+    assert written["status"] == 201
+    record = body_json(written)
+    assert record["written_by"] == WEB[0] and record["written_to"] == PRIMARY
+
+    def read():
+        answer = curl("http://%s/records/%d" % (address(WEB[-1]), record["id"]))
+        return body_json(answer) if answer["status"] == 200 else None
+
+    found = wait_until(read, timeout=10, interval=0.2, what="the record on the replica")
+    assert found["record"]["note"] == note
+    assert found["read_from"] == "replica" and found["server"] == REPLICA
+    assert found["served_by"] == WEB[-1]
+
+
+def test_reads_fall_back_to_the_primary_while_the_replica_is_down():
+    web = address(WEB[0])
+    record = body_json(curl("http://%s/records" % web, "-X", "POST", "--data-urlencode", "note=fallback"))
+    host(REPLICA).check_output("systemctl stop mariadb")
+    try:
+        answer = body_json(curl("http://%s/records/%d" % (web, record["id"])))
+        assert answer["read_from"] == "primary" and answer["server"] == PRIMARY
+        assert "replica is unavailable" in answer["fallback"]
+        health = curl("http://%s/healthz" % web)
+        assert health["status"] == 200
+        assert body_json(health)["status"] == "degraded" and body_json(health)["replica"]["ok"] is False
+    finally:
+        host(REPLICA).check_output("systemctl start mariadb")
+    again = wait_until(lambda: (body_json(curl("http://%s/records/%d" % (web, record["id"])))
+                                if body_json(curl("http://%s/healthz" % web))["replica"]["ok"] else None),
+                       timeout=60, what="reads from the replica again")
+    assert again["read_from"] == "replica"
+
+
+def test_health_is_503_when_the_primary_is_down():
+    web = address(WEB[0])
+    host(PRIMARY).check_output("systemctl stop mariadb")
+    try:
+        answer = curl("http://%s/healthz" % web)
+        assert answer["status"] == 503
+        assert "primary database cannot be reached" in body_json(answer)["reason"]
+    finally:
+        host(PRIMARY).check_output("systemctl start mariadb")
+    wait_until(lambda: curl("http://%s/healthz" % web)["status"] == 200, timeout=60, what="health back")
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_secrets_are_readable_by_the_app_user_only(web):
+    config = variables(web)
+    env = host(web).file("/srv/app/shared/app.env")
+    assert env.mode == 0o600 and env.user == "app"
+    assert "DB_PASSWORD=%s" % config["mysql_app_password"] in env.content_string
+
+
+@pytest.mark.parametrize("web", WEB)
+def test_the_application_does_not_run_as_root(web):
+    users = host(web).check_output("ps -o user= -C gunicorn").split()
+    assert users and set(users) == {"app"}
+
+
+def release_of(web: str) -> str:
+    return curl("http://%s/" % address(web))["body"].split("\n")[1].rsplit(" ", 1)[1]
+
+
+def link(web: str, name: str) -> str:
+    return host(web).check_output("readlink /srv/app/%s" % name)
+
+
+def broken_release() -> str:
+    """A release archive whose application cannot start."""
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "app.py"), "w", encoding="utf-8") as handle:
+        handle.write("raise RuntimeError('this release is broken on purpose')\n")
+    path = os.path.join(folder, "broken.tar.gz")
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(os.path.join(folder, "app.py"), arcname="app.py")
+    return path
+
+
+def test_releases_deploy_fail_safely_and_roll_back():
+    default = variables(WEB[0]).get("app_version", "1.0.0")
+    try:
+        # A new release on every web server: current moves, the old one is kept.
+        site("--tags", "web", "-e", "app_version=2.0.0")
+        for web in WEB:
+            assert release_of(web) == "2.0.0"
+            assert link(web, "current") == "/srv/app/releases/2.0.0"
+            assert link(web, "previous") == "/srv/app/releases/%s" % default
+            assert host(web).file("/srv/app/releases/%s/app.py" % default).exists
+
+        # A broken release fails the play on that host; the old release keeps serving.
+        failed = site("--tags", "web", "--limit", WEB[0], "-e", "app_source=archive",
+                      "-e", "app_archive=" + broken_release(), "-e", "app_version=broken-1",
+                      "-e", "app_health_timeout=10", succeed=False)
+        assert failed.returncode != 0
+        assert "Release broken-1 of app did not become healthy" in failed.stdout
+        assert "Rolled back to 2.0.0" in failed.stdout
+        assert release_of(WEB[0]) == "2.0.0"
+        assert link(WEB[0], "current") == "/srv/app/releases/2.0.0"
+        assert link(WEB[0], "previous") == "/srv/app/releases/%s" % default
+
+        # The rollback variable goes back to the release before.
+        site("--tags", "web", "--limit", WEB[0], "-e", "app_rollback=true")
+        assert release_of(WEB[0]) == default
+        assert link(WEB[0], "previous") == "/srv/app/releases/2.0.0"
+    finally:
+        done = site("--tags", "web")
+    assert all(release_of(web) == default for web in WEB)
+    assert recap(done.stdout)  # the play ran on the web servers
