@@ -70,6 +70,11 @@ def site(*extra, succeed=True) -> subprocess.CompletedProcess:
     return done
 
 
+def said(done: subprocess.CompletedProcess) -> str:
+    """A run's output with line wrapping and indentation folded to single spaces."""
+    return " ".join(done.stdout.split())
+
+
 def recap(output: str) -> dict:
     """changed= per host from a play recap."""
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}

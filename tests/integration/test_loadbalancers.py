@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import Probe, address, group, host, site, variables, wait_until
+from conftest import Probe, address, group, host, said, site, variables, wait_until
 
 LBS = group("loadbalancers")
 WEB = group("webservers")
@@ -84,7 +84,7 @@ def test_tls_1_1_is_refused_and_1_2_accepted():
     old = client().run("echo | openssl s_client -connect %s:443 -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' 2>&1" % vip)
     assert old.rc != 0 or "Cipher is (NONE)" in old.stdout
     new = client().run("echo | openssl s_client -connect %s:443 -tls1_2 2>&1" % vip)
-    assert new.rc == 0 and "Protocol  : TLSv1.2" in new.stdout or "TLSv1.2" in new.stdout
+    assert new.rc == 0 and "TLSv1.2" in new.stdout
 
 
 def test_both_balancers_serve_the_same_certificate():
@@ -163,7 +163,7 @@ def test_vip_outside_the_subnet_stops_before_any_change():
     done = site("--tags", "loadbalancers", "-e",
                 '{"keepalived_vips": [{"address": "198.51.100.7/24", "router_id": 51}]}', succeed=False)
     assert done.returncode != 0
-    assert "is not inside" in done.stdout
+    assert "is not inside" in said(done)
     assert host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string == before
 
 
@@ -172,7 +172,7 @@ def test_duplicate_router_ids_stop_before_any_change():
     done = site("--tags", "loadbalancers", "-e",
                 '{"keepalived_vips": [{"address": "%s/24", "router_id": 7}, {"address": "%s/24", "router_id": 7}]}'
                 % tuple(vips()), succeed=False)
-    assert done.returncode != 0 and "unique router_id" in done.stdout
+    assert done.returncode != 0 and "unique router_id" in said(done)
     assert host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string == before
 
 
