@@ -60,9 +60,9 @@ def address(name: str) -> str:
 PROJECT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def site(*extra, succeed=True) -> subprocess.CompletedProcess:
-    """Run playbooks/site.yml against the scenario's inventory, as a user would."""
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "site.yml"), *extra]
+def playbook(name: str, *extra, succeed: bool = True) -> subprocess.CompletedProcess:
+    """Run one of playbooks/ against the scenario's inventory, as a user would."""
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", name), *extra]
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT, env=env)
     if succeed:
@@ -70,9 +70,14 @@ def site(*extra, succeed=True) -> subprocess.CompletedProcess:
     return done
 
 
+def site(*extra, succeed: bool = True) -> subprocess.CompletedProcess:
+    """Run playbooks/site.yml."""
+    return playbook("site.yml", *extra, succeed=succeed)
+
+
 def said(done: subprocess.CompletedProcess) -> str:
-    """A run's output with line wrapping and indentation folded to single spaces."""
-    return " ".join(done.stdout.split())
+    """A run's output (failures may go to stderr), with line wrapping folded to single spaces."""
+    return " ".join((done.stdout + "\n" + done.stderr).split())
 
 
 def recap(output: str) -> dict:

@@ -16,6 +16,7 @@ time it was sent. At the end one JSON document is printed:
                                       X-Served-By header or the body's first
                                       line), for observing load balancing
 
+SIGINT or SIGTERM ends the probe early; the report then covers the time it ran.
 Only the Python standard library is used, so it runs on any host with python3.
 """
 
@@ -26,6 +27,7 @@ import http.client
 import json
 import math
 import os
+import signal
 import ssl
 import sys
 import threading
@@ -165,10 +167,15 @@ def summarise(outcomes: list[Outcome], rate: float, duration: float, bucket: flo
     }
 
 
-def run(target: Target, rate: float, duration: float, workers: int = 64) -> list[Outcome]:
-    """Send ``rate`` requests per second for ``duration`` seconds."""
+def run(target: Target, rate: float, duration: float, workers: int = 64,
+        stop: threading.Event | None = None) -> tuple[list[Outcome], float]:
+    """Send ``rate`` requests per second for ``duration`` seconds, or until ``stop`` is set.
+
+    Returns the outcomes and the seconds the probe really ran.
+    """
     if rate <= 0 or duration <= 0:
         raise ValueError("rate and duration must be positive")
+    stop = stop or threading.Event()
     interval = 1.0 / rate
     planned = int(rate * duration)
     outcomes: list[Outcome] = []
@@ -180,13 +187,16 @@ def run(target: Target, rate: float, duration: float, workers: int = 64) -> list
         with lock:
             outcomes.append(outcome)
 
+    sent = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for i in range(planned):
-            delay = started + i * interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+        for sent in range(planned):
+            delay = started + sent * interval - time.monotonic()
+            if delay > 0 and stop.wait(delay):
+                break
             pool.submit(one)
-    return outcomes
+        else:
+            sent = planned
+    return outcomes, min(duration, sent * interval) if stop.is_set() else duration
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -225,7 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         expect=tuple(int(s) for s in args.expect.split(",")),
         headers=headers,
     )
-    report = summarise(run(target, args.rate, args.duration), args.rate, args.duration, args.bucket)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: stop.set())
+    outcomes, ran = run(target, args.rate, args.duration, stop=stop)
+    report = summarise(outcomes, args.rate, ran, args.bucket)
+    report["stopped_early"] = stop.is_set()
     report["url"] = args.url
     text = json.dumps(report, indent=2)
     if args.output:

@@ -114,3 +114,11 @@ def test_output_file_holds_the_report(server, tmp_path, capsys):
 def test_bad_arguments_are_refused(args):
     with pytest.raises(SystemExit):
         probe.parse_args(args)
+
+
+def test_stop_ends_the_probe_early_and_reports_the_time_it_ran(server):
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    outcomes, ran = probe.run(probe.Target("http://127.0.0.1:%d/" % server.server_address[1]), 20, 30, stop=stop)
+    assert 0.4 <= ran <= 1.0
+    assert 8 <= len(outcomes) <= 20
