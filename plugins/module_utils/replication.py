@@ -229,16 +229,16 @@ def heartbeat(primary, replica, primary_server, table, timeout, clock=time.monot
     quoted = quote_table(table)
     started = clock()
     primary.execute("REPLACE INTO %s (id, ts) VALUES (@@server_id, NOW(6))" % quoted)
+    # MariaDB: the GTID of this session's write, and MASTER_GTID_WAIT; MySQL:
+    # the primary's executed set, and WAIT_FOR_EXECUTED_GTID_SET. Both return 0
+    # once the replica has applied it.
     if primary_server.flavor == "mariadb":
-        primary.execute("SELECT @@SESSION.last_gtid AS gtid")
-        gtid = _text(primary.fetchone()["gtid"])
-        replica.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS waited", (gtid, float(timeout)))
-        done = _int_or_none(replica.fetchone()["waited"]) == 0
+        read_gtid, wait = "SELECT @@SESSION.last_gtid AS gtid", "SELECT MASTER_GTID_WAIT(%s, %s) AS waited"
     else:
-        primary.execute("SELECT @@GLOBAL.gtid_executed AS gtid")
-        gtid = _text(primary.fetchone()["gtid"])
-        replica.execute("SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s) AS waited", (gtid, float(timeout)))
-        done = _int_or_none(replica.fetchone()["waited"]) == 0
-    if not done:
+        read_gtid, wait = "SELECT @@GLOBAL.gtid_executed AS gtid", "SELECT WAIT_FOR_EXECUTED_GTID_SET(%s, %s) AS waited"
+    primary.execute(read_gtid)
+    gtid = _text(primary.fetchone()["gtid"])
+    replica.execute(wait, (gtid, float(timeout)))
+    if _int_or_none(replica.fetchone()["waited"]) != 0:
         return None, gtid
     return round(clock() - started, 4), gtid

@@ -13,6 +13,8 @@ import os
 import re
 import shlex
 import subprocess
+import tarfile
+import tempfile
 import time
 
 import pytest
@@ -83,6 +85,17 @@ def said(done: subprocess.CompletedProcess) -> str:
 def recap(output: str) -> dict:
     """changed= per host from a play recap."""
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def broken_release() -> str:
+    """A release archive whose application cannot start."""
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "app.py"), "w", encoding="utf-8") as handle:
+        handle.write("raise RuntimeError('this release is broken on purpose')\n")
+    path = os.path.join(folder, "broken.tar.gz")
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(os.path.join(folder, "app.py"), arcname="app.py")
+    return path
 
 
 def wait_until(check, timeout: float = 60.0, interval: float = 1.0, what: str = "condition"):

@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import os
-import tarfile
-import tempfile
 
-from conftest import Probe, address, group, host, playbook, said, variables
+from conftest import Probe, address, broken_release, group, host, playbook, said, variables
 
 WEB = group("webservers")
 LBS = group("loadbalancers")
@@ -19,17 +16,6 @@ def vip() -> str:
 
 def release_of(web: str) -> str:
     return host(web).check_output("readlink /srv/app/current").rsplit("/", 1)[1]
-
-
-def broken_release() -> str:
-    """A release archive whose application cannot start."""
-    folder = tempfile.mkdtemp()
-    with open(os.path.join(folder, "app.py"), "w", encoding="utf-8") as handle:
-        handle.write("raise RuntimeError('this release is broken on purpose')\n")
-    path = os.path.join(folder, "broken.tar.gz")
-    with tarfile.open(path, "w:gz") as archive:
-        archive.add(os.path.join(folder, "app.py"), arcname="app.py")
-    return path
 
 
 def probe_during(*extra, succeed=True):

@@ -5,14 +5,11 @@ primary and reads from the replica, and the app role's releases."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import tarfile
-import tempfile
 import time
 
 import pytest
-from conftest import address, group, host, said, site, variables, wait_until
+from conftest import address, broken_release, group, host, said, site, variables, wait_until
 
 PRIMARY = group("mysql_primary")[0]
 REPLICA = group("mysql_replica")[0]
@@ -154,17 +151,6 @@ def release_of(web: str) -> str:
 
 def link(web: str, name: str) -> str:
     return host(web).check_output("readlink /srv/app/%s" % name)
-
-
-def broken_release() -> str:
-    """A release archive whose application cannot start."""
-    folder = tempfile.mkdtemp()
-    with open(os.path.join(folder, "app.py"), "w", encoding="utf-8") as handle:
-        handle.write("raise RuntimeError('this release is broken on purpose')\n")
-    path = os.path.join(folder, "broken.tar.gz")
-    with tarfile.open(path, "w:gz") as archive:
-        archive.add(os.path.join(folder, "app.py"), arcname="app.py")
-    return path
 
 
 def test_releases_deploy_fail_safely_and_roll_back():
