@@ -6,6 +6,8 @@
 #   make lint         ansible-lint and yamllint
 #   make unit         pytest for plugins and tools
 #   make images       build the lab's base images (only the missing ones)
+#   make bench        measure failover, failures, throughput and run times in
+#                     the lab, beside baselines; writes BENCHMARKS.md
 #
 # Every target creates .venv from requirements.txt on first use. The lab and the
 # Molecule scenario use the same containers: `make test` rebuilds them from
@@ -25,7 +27,7 @@ LAB_DEBIAN ?= 12
 IMAGE_REPO := alx-webstack/debian
 COLLECTION_ROOT := $(CURDIR)/.cache/ansible-test/ansible_collections/alx/webstack
 
-.PHONY: all venv docker images lab lab-destroy test lint unit sanity molecule build clean
+.PHONY: all venv docker images lab lab-destroy test lint unit sanity molecule bench build clean
 
 all: test
 
@@ -91,6 +93,15 @@ molecule: venv docker
 	done
 
 test: lint unit sanity molecule
+
+# Not part of `make test`: figures, not pass/fail. BENCH_ARGS passes options to
+# bench/bench.py, e.g. BENCH_ARGS="--only failover --trials 3".
+$(BIN)/.bench-installed: bench/requirements.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: $(BIN)/.bench-installed docker
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 build: venv
 	ansible-galaxy collection build --force --output-path build/

@@ -185,11 +185,28 @@ def test_restarted_replica_catches_up(records):
     assert sql(REPLICA, "SELECT COUNT(*) FROM %s WHERE note LIKE 'while-restarting-%%'" % records) == "20"
 
 
-def checksums(name: str) -> dict:
+def checksums(name: str, schema: str = "app") -> dict:
     tables = sql(name, "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables "
-                       "WHERE table_schema = 'app' ORDER BY 1").split()
-    assert tables, "no application tables"
+                       "WHERE table_schema = '%s' ORDER BY 1" % schema).split()
+    assert tables, "no tables in %s" % schema
     return {t: sql(name, "CHECKSUM TABLE %s EXTENDED" % t).split()[-1] for t in tables}
+
+
+def test_burst_of_concurrent_writes_is_applied_in_parallel_and_matches():
+    # Eight connections writing at once: the replica applies them with its
+    # parallel threads and ends with the same data.
+    threads = int(settings().get("mysql_parallel_apply_threads", 4))
+    assert int(sql(REPLICA, "SELECT @@slave_parallel_threads")) == threads
+    try:
+        host(PRIMARY).check_output(
+            "mariadb-slap --concurrency=8 --number-of-queries=16000 --iterations=1 --auto-generate-sql "
+            "--auto-generate-sql-load-type=write --create-schema=alx_burst --no-drop")
+        wait_until(lambda: sql(REPLICA, "SELECT @@gtid_slave_pos") == sql(PRIMARY, "SELECT @@gtid_binlog_pos"),
+                   timeout=180, what="replica at the primary's GTID position")
+        assert checksums(REPLICA, "alx_burst") == checksums(PRIMARY, "alx_burst")
+        assert wait_healthy()["lag"] == 0
+    finally:
+        sql(PRIMARY, "DROP DATABASE IF EXISTS alx_burst")
 
 
 def test_wiped_replica_is_seeded_again_and_matches_the_primary(records):

@@ -149,6 +149,23 @@ def test_stopped_nginx_on_a_web_server_costs_no_request():
                timeout=30, what="%s serving again" % WEB[0])
 
 
+def test_frozen_web_server_is_taken_out_of_rotation_within_seconds():
+    # A paused container still accepts connections but never answers: only the
+    # requests sent to it before the health checks take it out may fail.
+    probe = Probe(client(), "https://%s/" % vips()[0], rate=50, duration=16, insecure=True).start()
+    time.sleep(3)
+    subprocess.run(["docker", "pause", WEB[0]], check=True, capture_output=True)
+    try:
+        time.sleep(8)
+    finally:
+        subprocess.run(["docker", "unpause", WEB[0]], check=True, capture_output=True)
+    report = probe.result()
+    assert report["failure_span"] < 4.0, report["failures"][:5]
+    assert report["failed"] < 100, report["failures"][:5]
+    wait_until(lambda: WEB[0] in {https("https://%s/" % vips()[0]).split("\n")[0] for _request in range(4)},
+               timeout=30, what="%s serving again" % WEB[0])
+
+
 def test_ten_haproxy_reloads_cost_no_request():
     probe = Probe(client(), "https://%s/" % vips()[0], rate=50, duration=10, insecure=True).start()
     for _reload in range(10):
@@ -173,6 +190,13 @@ def test_duplicate_router_ids_stop_before_any_change():
                 '{"keepalived_vips": [{"address": "%s/24", "router_id": 7}, {"address": "%s/24", "router_id": 7}]}'
                 % tuple(vips()), succeed=False)
     assert done.returncode != 0 and "unique router_id" in said(done)
+    assert host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string == before
+
+
+def test_sub_second_adverts_with_vrrp_v2_stop_before_any_change():
+    before = host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string
+    done = site("--tags", "loadbalancers", "-e", "keepalived_vrrp_version=2", succeed=False)
+    assert done.returncode != 0 and "VRRPv2 takes whole seconds" in said(done)
     assert host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string == before
 
 

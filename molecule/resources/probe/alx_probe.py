@@ -10,8 +10,17 @@ time it was sent. At the end one JSON document is printed:
   longest_outage                      seconds from the first failed request of
                                       the longest failing run to the next
                                       request that succeeded (or the end)
+  longest_gap                         longest time between two successful
+                                      answers (by when they arrived): the
+                                      outage as a client sees it, even when
+                                      TCP retransmits hide it from the counts
+  failure_span                        seconds from the first failed request
+                                      sent to the last one (0 with one or none)
+  started_at                          when the first request was due (Unix time)
   failures                            the first failures, with their errors
-  timeline                            per bucket (default 1 s): ok and failed
+  timeline                            per bucket (default 1 s): requests sent
+                                      that succeeded (ok) or failed, and good
+                                      answers that arrived (answered)
   servers                             how many answers named each server (the
                                       X-Served-By header or the body's first
                                       line), for observing load balancing
@@ -23,6 +32,7 @@ Only the Python standard library is used, so it runs on any host with python3.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import math
@@ -63,15 +73,22 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=None)
+def _tls_context(cafile: str | None, insecure: bool) -> ssl.SSLContext:
+    """One TLS context per setting: loading the CA store costs more CPU than a handshake."""
+    context = ssl.create_default_context(cafile=cafile)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _connection(target: Target) -> http.client.HTTPConnection:
     parts = urlsplit(target.url)
     if parts.scheme == "https":
-        context = ssl.create_default_context(cafile=target.cafile)
-        if target.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
         return http.client.HTTPSConnection(
-            parts.hostname, parts.port or 443, timeout=target.timeout, context=context
+            parts.hostname, parts.port or 443, timeout=target.timeout,
+            context=_tls_context(target.cafile, target.insecure),
         )
     if parts.scheme == "http":
         return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=target.timeout)
@@ -132,13 +149,27 @@ def longest_outage(outcomes: list[Outcome], duration: float) -> float:
     return round(longest, 3)
 
 
+def longest_gap(outcomes: list[Outcome]) -> float:
+    """Longest time between two successful answers, by when they arrived.
+
+    A request sent while nobody holds the address is not always a failure: its
+    SYN is retransmitted and it may still succeed, late. Its answer arrives
+    late too, so this gap shows the outage that the failure counts miss.
+    """
+    arrivals = sorted(o.sent + o.elapsed for o in outcomes if o.ok)
+    return round(max((b - a for a, b in zip(arrivals, arrivals[1:])), default=0.0), 3)
+
+
 def timeline(outcomes: list[Outcome], duration: float, bucket: float) -> list[dict]:
-    """Count ok and failed requests per bucket of ``bucket`` seconds."""
+    """Per bucket of ``bucket`` seconds: requests sent that succeeded (ok) and
+    failed, and successful answers that arrived in it (answered)."""
     count = max(1, math.ceil(duration / bucket - 1e-9))
-    rows = [{"t": round(i * bucket, 3), "ok": 0, "failed": 0} for i in range(count)]
+    rows = [{"t": round(i * bucket, 3), "ok": 0, "failed": 0, "answered": 0} for i in range(count)]
     for outcome in outcomes:
         index = min(count - 1, int(outcome.sent / bucket))
         rows[index]["ok" if outcome.ok else "failed"] += 1
+        if outcome.ok:
+            rows[min(count - 1, int((outcome.sent + outcome.elapsed) / bucket))]["answered"] += 1
     return rows
 
 
@@ -157,6 +188,8 @@ def summarise(outcomes: list[Outcome], rate: float, duration: float, bucket: flo
         "rate": rate,
         "duration": duration,
         "longest_outage": longest_outage(outcomes, duration),
+        "longest_gap": longest_gap(outcomes),
+        "failure_span": round(failures[-1].sent - failures[0].sent, 3) if failures else 0.0,
         "latency_p50_ms": round(1000 * latencies[len(latencies) // 2], 2) if latencies else None,
         "latency_max_ms": round(1000 * latencies[-1], 2) if latencies else None,
         "servers": servers,
@@ -238,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_args: stop.set())
+    started_at = time.time()
     outcomes, ran = run(target, args.rate, args.duration, stop=stop)
     report = summarise(outcomes, args.rate, ran, args.bucket)
+    report["started_at"] = round(started_at, 3)
     report["stopped_early"] = stop.is_set()
     report["url"] = args.url
     text = json.dumps(report, indent=2)

@@ -9,6 +9,7 @@ import json
 import pathlib
 import sys
 import threading
+import time
 
 import pytest
 
@@ -52,6 +53,34 @@ def test_timeline_buckets_every_request():
     report = probe.summarise(outcomes("....xx....", step=0.25), rate=4, duration=2.5, bucket=1.0)
     assert [(r["t"], r["ok"], r["failed"]) for r in report["timeline"]] == [(0.0, 4, 0), (1.0, 2, 2), (2.0, 2, 0)]
     assert report["ok"] == 8 and report["failed"] == 2 and report["total"] == 10
+    assert [r["answered"] for r in report["timeline"]] == [4, 2, 2]
+
+
+def test_timeline_counts_late_answers_when_they_arrive():
+    late = [Outcome(sent=0.0, ok=True), Outcome(sent=0.5, ok=True, elapsed=1.2), Outcome(sent=1.5, ok=False)]
+    rows = probe.summarise(late, rate=2, duration=2.0, bucket=1.0)["timeline"]
+    assert [(r["ok"], r["failed"], r["answered"]) for r in rows] == [(2, 0, 1), (0, 1, 1)]
+
+
+def test_longest_gap_is_measured_between_answers_as_they_arrive():
+    # Sent every 0.1 s; the third answer comes 0.9 s late (a retransmitted SYN)
+    # and the fourth 0.8 s late: no answer arrives between 0.1 and 0.9.
+    sent = [Outcome(sent=0.0, ok=True), Outcome(sent=0.1, ok=True), Outcome(sent=0.2, ok=True, elapsed=0.9),
+            Outcome(sent=0.3, ok=True, elapsed=0.8), Outcome(sent=0.4, ok=False), Outcome(sent=1.2, ok=True)]
+    assert probe.longest_gap(sent) == pytest.approx(1.0)
+    assert probe.longest_outage(sent, duration=1.3) == pytest.approx(0.8)
+    assert probe.longest_gap([]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [("....", 0.0), ("..x..", 0.0), (".x.x..x.", 0.5), ("xx", 0.1)],
+)
+def test_failure_span_runs_from_first_to_last_failure_sent(pattern, expected):
+    # Round-robin to a frozen server fails every other request: the span, not
+    # the longest run, tells how long clients were affected.
+    report = probe.summarise(outcomes(pattern), rate=10, duration=len(pattern) * 0.1)
+    assert report["failure_span"] == pytest.approx(expected)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -85,6 +114,7 @@ def test_probe_against_a_live_server_counts_every_request(server, capsys):
     assert report["total"] == 50 and report["ok"] == 50 and report["failed"] == 0
     assert report["servers"] == {"web9": 50}
     assert report["longest_outage"] == 0.0
+    assert abs(report["started_at"] - time.time()) < 30
 
 
 def test_unexpected_status_is_a_failure(server, capsys, monkeypatch):
