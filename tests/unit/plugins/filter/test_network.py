@@ -1,0 +1,50 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The address filters the roles share."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.alx.webstack.plugins.filter import network
+
+HOSTVARS = {
+    "web1": {"ansible_facts": {"default_ipv4": {"address": "192.0.2.21", "interface": "eth0"}}},
+    "web2": {"ansible_facts": {"default_ipv4": {"address": "192.0.2.22"}}},
+    "nofacts": {"inventory_hostname": "nofacts"},
+    "noroute": {"ansible_facts": {"default_ipv4": {}}},
+}
+
+
+def test_address_of_reads_the_default_ipv4_address():
+    assert network.address_of("web1", HOSTVARS) == "192.0.2.21"
+    assert [network.address_of(h, HOSTVARS) for h in ("web1", "web2")] == ["192.0.2.21", "192.0.2.22"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("nofacts", "gather its facts first"),
+    ("noroute", "no default IPv4 address in the facts of noroute"),
+    ("web9", "web9 is not a host of the inventory"),
+])
+def test_address_of_names_the_host_and_the_cause(name, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        network.address_of(name, HOSTVARS)
+
+
+@pytest.mark.parametrize("address, number", [
+    ("0.0.0.1", 1),
+    ("172.30.80.31", 2887667743),
+    ("192.0.2.10", 3221225994),
+    ("255.255.255.255", 4294967295),
+])
+def test_ipv4_int(address, number):
+    assert network.ipv4_int(address) == number
+
+
+@pytest.mark.parametrize("address", ["192.0.2.300", "192.0.2.0/24", "2001:db8::1", ""])
+def test_ipv4_int_refuses_what_is_not_an_ipv4_address(address):
+    with pytest.raises(AnsibleFilterError, match="is not an IPv4 address"):
+        network.ipv4_int(address)
+
+
+def test_the_plugin_exports_both_filters():
+    assert set(network.FilterModule().filters()) == {"address_of", "ipv4_int"}
