@@ -5,7 +5,7 @@ Run it with ``make bench``. It builds a fresh lab (the first run of site.yml is
 one of the figures), breaks things on purpose while the client host sends
 requests, and writes:
 
-  bench/results/results.json   every figure, with the raw probe and wrk output
+  bench/results/results.json   every figure, with the probe and wrk figures behind it
   bench/results/failover.png   one VIP failover, requests per 100 ms
   BENCHMARKS.md                the table, written from results.json
 
@@ -41,8 +41,8 @@ RESULTS = ROOT / "bench" / "results"
 BASELINE_PORT = 8443
 BASELINE_DIR = "/run/alx-bench"
 BASELINE_UNIT = "alx-bench-baseline-haproxy"
-# Requests per second the probe sends during a failover (one every 20 ms).
-FAILOVER_RATE = 50.0
+# Requests per second the probe sends while something breaks (one every 20 ms).
+PROBE_RATE = 50.0
 SECTIONS = ("site", "heartbeat", "throughput", "webfail", "change", "failover")
 
 
@@ -131,11 +131,14 @@ class Lab:
                 return lb
         return None
 
+    def serves(self, url: str) -> bool:
+        """Whether ``url`` answers 200 to the client (certificate not checked)."""
+        return dexec(self.client, "curl -fsSk -m 2 -o /dev/null -w '%%{http_code}' %s" % url) == "200"
+
     def settle(self, vip: str, holder: str) -> None:
         """Wait until ``holder`` holds ``vip`` again and it serves through it."""
         wait_for(lambda: self.holder(vip) == holder, 120, "%s back on %s" % (vip, holder))
-        wait_for(lambda: dexec(self.client, "curl -fsSk -m 2 -o /dev/null -w '%%{http_code}' https://%s/" % vip)
-                 == "200", 60, "%s serving" % vip)
+        wait_for(lambda: self.serves("https://%s/" % vip), 60, "%s serving" % vip)
         time.sleep(3)
 
 
@@ -234,9 +237,7 @@ def baseline_haproxy_start(lab: Lab) -> None:
         # the chroot included, so that it logs every request as ours does.
         dexec(lb, "systemd-run --unit %s --property BindReadOnlyPaths=/dev/log:/var/lib/haproxy/dev/log "
                   "--property Type=notify /usr/sbin/haproxy -Ws -f %s/baseline.cfg" % (BASELINE_UNIT, BASELINE_DIR))
-    url = "https://%s:%d/" % (lab.vips[0], BASELINE_PORT)
-    wait_for(lambda: dexec(lab.client, "curl -fsSk -m 2 -o /dev/null -w '%%{http_code}' %s" % url) == "200",
-             30, "baseline HAProxy serving")
+    wait_for(lambda: lab.serves("https://%s:%d/" % (lab.vips[0], BASELINE_PORT)), 30, "baseline HAProxy serving")
 
 
 def baseline_haproxy_stop(lab: Lab) -> None:
@@ -311,14 +312,16 @@ def section_throughput(lab: Lab, args) -> dict:
     # Ports are explicit: the lab's minimal images have no /etc/services for wrk.
     result = {"settings": {"tool": "wrk -t2 -c%d, keep-alive" % args.connections, "seconds": args.wrk_seconds,
                            "runs": args.wrk_runs}}
+
+    def measure(url: str) -> dict:
+        return wrk(lab, url, args.wrk_seconds, args.connections, args.wrk_runs)
     baseline_haproxy_start(lab)
     try:
         for kind, path in paths.items():
             log("throughput: %s" % kind)
-            direct = wrk(lab, "http://%s:80%s" % (web, path), args.wrk_seconds, args.connections, args.wrk_runs)
-            ours = wrk(lab, "https://%s:443%s" % (vip, path), args.wrk_seconds, args.connections, args.wrk_runs)
-            base = wrk(lab, "https://%s:%d%s" % (vip, BASELINE_PORT, path), args.wrk_seconds, args.connections,
-                       args.wrk_runs)
+            direct = measure("http://%s:80%s" % (web, path))
+            ours = measure("https://%s:443%s" % (vip, path))
+            base = measure("https://%s:%d%s" % (vip, BASELINE_PORT, path))
             result[kind] = {
                 "direct": direct, "ours": ours, "baseline": base,
                 "ratio": round(ours["rps"] / direct["rps"], 3),
@@ -333,7 +336,7 @@ def section_throughput(lab: Lab, args) -> dict:
     try:
         for kind, path in paths.items():
             log("throughput: %s, errors-only log" % kind)
-            quiet = wrk(lab, "https://%s:443%s" % (vip, path), args.wrk_seconds, args.connections, args.wrk_runs)
+            quiet = measure("https://%s:443%s" % (vip, path))
             result[kind]["ours_errors_log"] = quiet
             result[kind]["errors_log_ratio"] = round(quiet["rps"] / result[kind]["direct"]["rps"], 3)
     finally:
@@ -353,12 +356,9 @@ def web_failure(lab: Lab, url: str, kind: str, hold: float) -> dict:
             time.sleep(hold)
         finally:
             run(start)
-    try:
-        return brief(probe(lab, url, rate=50, duration=hold + 15, action=action, at=3))
-    finally:
-        run(["docker", "unpause", web], check=False)
-        dexec(web, "systemctl start nginx", check=False)
-        time.sleep(5)  # both balancers see the server up again
+    report = brief(probe(lab, url, rate=PROBE_RATE, duration=hold + 15, action=action, at=3))
+    time.sleep(5)  # both balancers see the server up again
+    return report
 
 
 def section_webfail(lab: Lab, args) -> dict:
@@ -389,32 +389,34 @@ def section_change(lab: Lab, args) -> dict:
             dexec(holder, "systemctl reload haproxy")
             time.sleep(0.5)
     log("change: ten reloads")
-    reload_report = brief(probe(lab, "https://%s/" % vip, rate=50, duration=15, action=reloads, at=2))
+    reload_report = brief(probe(lab, "https://%s/" % vip, rate=PROBE_RATE, duration=15, action=reloads, at=2))
     default = lab.hostvars[lab.group("webservers")[0]].get("app_version", "1.0.0")
     deploys = []
     for version in ("%s-bench" % default, default):
         log("change: rolling deploy of %s" % version)
         started = time.monotonic()
-        report = probe(lab, "https://%s/" % vip, rate=50, duration=900, at=1, stop_after_action=True,
+        report = probe(lab, "https://%s/" % vip, rate=PROBE_RATE, duration=900, at=1, stop_after_action=True,
                        action=lambda v=version: playbook("playbooks/deploy.yml", "-e", "app_version=%s" % v))
         deploys.append(brief(report) | {"version": version, "seconds": round(time.monotonic() - started, 1)})
     return {"reloads": reload_report, "deploys": deploys}
 
 
 def failover_trials(lab: Lab, kind: str, trials: int) -> list[dict]:
-    """VIP outage seen by the probe when the VIP's holder is killed or its HAProxy stopped."""
+    """VIP outage seen by the probe when the VIP's holder is killed or its HAProxy stopped.
+
+    Every trial starts settled: apply_loadbalancers() settles before the first,
+    and each trial waits until the VIP is back before it ends."""
     vip = lab.vips[0]
     reports = []
     for trial in range(trials):
         holder = lab.holder(vip) or lab.group("loadbalancers")[0]
-        lab.settle(vip, holder)
         log("failover: %s, trial %d on %s" % (kind, trial + 1, holder))
         breaks = {"kill": (["docker", "kill", holder], ["docker", "start", holder]),
                   "haproxy": (["docker", "exec", holder, "systemctl", "stop", "haproxy"],
                               ["docker", "exec", holder, "systemctl", "start", "haproxy"])}
         action, restore = breaks[kind]
         try:
-            report = probe(lab, "https://%s/static/index.html" % vip, rate=FAILOVER_RATE, duration=8,
+            report = probe(lab, "https://%s/static/index.html" % vip, rate=PROBE_RATE, duration=8,
                            action=lambda cmd=action: run(cmd), at=3, bucket=0.1)
         finally:
             run(restore)
@@ -435,7 +437,7 @@ def summary(reports: list[dict]) -> dict:
 
 def section_failover(lab: Lab, args) -> dict:
     """VIP outages, ours (VRRPv3, 0.1 s adverts) and baseline (VRRPv2, 1 s adverts)."""
-    result = {"probe_rate": FAILOVER_RATE}
+    result = {"probe_rate": PROBE_RATE}
     timelines = {}
     vrrp_v2 = ("-e", "keepalived_vrrp_version=2", "-e", "keepalived_advert_int=1")
     for config, extra in (("ours", ()), ("baseline", vrrp_v2)):
