@@ -40,7 +40,7 @@ $(BIN)/.installed: requirements.txt
 venv: $(BIN)/.installed
 
 docker:
-	bash molecule/resources/ensure-docker.sh
+	bash molecule/resources/ensure-host.sh
 
 images: docker
 	bash molecule/resources/images/build.sh $(sort $(DEBIAN_VERSIONS) $(LAB_DEBIAN))

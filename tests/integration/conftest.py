@@ -40,12 +40,15 @@ def group(name: str) -> list[str]:
 
 
 def host(name: str):
-    """A testinfra host for an inventory host name."""
-    return RUNNER.get_host(name)
+    """A testinfra host for a lab host, looked at as root through the container
+    runtime: what the tests inspect does not depend on the SSH path under test."""
+    return testinfra.get_host("docker://%s" % name)
 
 
 def managed(name: str):
-    """A testinfra host driven through Ansible, for running modules on it."""
+    """A testinfra host driven through Ansible over the inventory's own
+    connection (SSH as the admin user), for running modules on it; pass
+    ``become=True`` to ``.ansible()`` for root."""
     return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY)
 
 

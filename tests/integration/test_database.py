@@ -30,7 +30,7 @@ def check(check_mode=False, **args) -> dict:
     """Run alx.webstack.mysql_replication_check on the replica."""
     options = {"login_unix_socket": SOCKET, "report_only": True, **args}
     text = " ".join("%s=%s" % (k, shlex.quote(str(v))) for k, v in options.items())
-    return managed(REPLICA).ansible("alx.webstack.mysql_replication_check", text, check=check_mode)
+    return managed(REPLICA).ansible("alx.webstack.mysql_replication_check", text, check=check_mode, become=True)
 
 
 def first_with(result: dict, error: str):
@@ -117,7 +117,7 @@ def test_heartbeat_measures_the_delay_through_the_primary():
 
 def test_community_mysql_agrees_with_the_module():
     theirs = managed(REPLICA).ansible(
-        "community.mysql.mysql_replication", "mode=getreplica login_unix_socket=%s" % SOCKET, check=False)
+        "community.mysql.mysql_replication", "mode=getreplica login_unix_socket=%s" % SOCKET, check=False, become=True)
     ours = check()["status"]
     assert theirs["Is_Replica"] is True
     assert {"Yes": "running", "No": "stopped", "Connecting": "connecting"}[theirs["Slave_IO_Running"]] == ours["io_thread"]
@@ -131,7 +131,8 @@ def test_stopped_sql_thread_fails_the_check_and_names_it():
     try:
         # Without report_only the module fails: only fail_json sets msg.
         result = managed(REPLICA).ansible("alx.webstack.mysql_replication_check",
-                                          "login_unix_socket=%s" % SOCKET, check=False)
+                                          "login_unix_socket=%s" % SOCKET, check=False,
+                                          become=True)
         assert result["msg"].startswith("The replica is not healthy: The SQL thread is not running")
         assert result["healthy"] is False
         assert any("SQL thread" in p for p in result["problems"])

@@ -3,9 +3,11 @@
 #
 #   build.sh [--rebuild] [12|13 ...]     (default: 12 13)
 #
-# Each image is a minimal Debian made by debootstrap, with python3 and systemd,
-# imported into Docker as alx-webstack/debian:<version>. An image that already
-# exists is kept unless --rebuild is given. Needs root (debootstrap) and a
+# Each image is a minimal Debian made by debootstrap, with python3, systemd,
+# sshd and sudo, as a fresh server comes: Ansible reaches the lab over SSH. It is
+# imported into Docker as alx-webstack/debian:<version> and labelled with the
+# recipe below; an image of this recipe is kept unless --rebuild is given, an
+# image of an older recipe is built again. Needs root (debootstrap) and a
 # running Docker engine. DEBIAN_MIRROR selects the package mirror.
 set -euo pipefail
 
@@ -26,7 +28,9 @@ codename() {
   case "$1" in 12) echo bookworm ;; 13) echo trixie ;; esac
 }
 
-packages="python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,gnupg,curl,less"
+packages="python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,gnupg,curl,less,openssh-server,sudo"
+# Change this whenever what goes into an image changes: older images are rebuilt.
+recipe=2
 
 # Remove a build root, first unmounting anything debootstrap left mounted in it.
 cleanup_root() {
@@ -38,11 +42,16 @@ cleanup_root() {
   rm -rf --one-file-system "$root"
 }
 
+# The recipe an image was built with (empty when there is no such image).
+image_recipe() {
+  docker image inspect -f '{{ index .Config.Labels "alx-webstack.recipe" }}' "$1" 2>/dev/null || true
+}
+
 build_one() {
   local version="$1" suite tag root
   suite="$(codename "$version")"
   tag="${repo}:${version}"
-  if [ "$rebuild" -eq 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+  if [ "$rebuild" -eq 0 ] && [ "$(image_recipe "$tag")" = "$recipe" ]; then
     echo "image $tag exists (use --rebuild to make it again)"
     return 0
   fi
@@ -70,6 +79,13 @@ build_one() {
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
   done
   : >"$root/etc/machine-id"
+  # Every container gets host keys of its own at first boot, as a new server
+  # does, instead of sharing the ones made while the image was built.
+  rm -f "$root"/etc/ssh/ssh_host_*
+  mkdir -p "$root/etc/systemd/system/ssh.service.d"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+    >"$root/etc/systemd/system/ssh.service.d/host-keys.conf"
+  chroot "$root" systemctl enable ssh.service >/dev/null 2>&1 || true
   printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$suite" "$mirror" "$suite" \
     >"$root/etc/apt/sources.list"
   rm -f "$root/etc/apt/sources.list.d/debian.sources"
@@ -82,6 +98,7 @@ build_one() {
   tar -C "$root" --one-file-system -c . | docker import \
     --change 'ENV container=docker' \
     --change 'CMD ["/lib/systemd/systemd"]' \
+    --change "LABEL alx-webstack.recipe=$recipe" \
     --message "alx.webstack lab base, Debian $version ($suite)" \
     - "$tag" >/dev/null
   cleanup_root "$root"
