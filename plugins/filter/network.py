@@ -9,15 +9,20 @@ from ansible.errors import AnsibleFilterError
 
 
 def address_of(name, hostvars):
-    """The default IPv4 address of inventory host ``name``, from its facts."""
+    """The service address of inventory host ``name``: its ``webstack_address``
+    when set, otherwise the default IPv4 address from its facts."""
     if name not in hostvars:
         raise AnsibleFilterError("address_of: %s is not a host of the inventory" % name)
+    chosen = hostvars[name].get("webstack_address")
+    if chosen:
+        return str(chosen).strip()
     facts = hostvars[name].get("ansible_facts") or {}
     address = (facts.get("default_ipv4") or {}).get("address")
     if not address:
         raise AnsibleFilterError(
             "address_of: no default IPv4 address in the facts of %s; gather its facts first "
-            "(playbooks/preflight.yml does, for every host of the inventory)" % name
+            "(playbooks/preflight.yml does, for every host of the inventory) or set its "
+            "webstack_address" % name
         )
     return address
 
@@ -30,8 +35,24 @@ def ipv4_int(address):
         raise AnsibleFilterError("ipv4_int: %r is not an IPv4 address (%s)" % (address, err)) from err
 
 
+def ipv4_in_network(addresses, network):
+    """The first of ``addresses`` (IPv4 strings) that lies inside ``network``
+    (CIDR, e.g. ``192.0.2.0/24``)."""
+    try:
+        net = ipaddress.IPv4Network(str(network).strip(), strict=False)
+    except ValueError as err:
+        raise AnsibleFilterError("ipv4_in_network: %r is not an IPv4 network (%s)" % (network, err)) from err
+    for address in addresses or []:
+        try:
+            if ipaddress.IPv4Address(str(address).strip()) in net:
+                return str(address).strip()
+        except ValueError:
+            continue
+    raise AnsibleFilterError("ipv4_in_network: none of %s lies inside %s" % (", ".join(map(str, addresses or [])) or "no addresses", net))
+
+
 class FilterModule:
     """alx.webstack's filters."""
 
     def filters(self):
-        return {"address_of": address_of, "ipv4_int": ipv4_int}
+        return {"address_of": address_of, "ipv4_int": ipv4_int, "ipv4_in_network": ipv4_in_network}

@@ -90,6 +90,15 @@ def recap(output: str) -> dict:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
 
 
+def inventory_file(data: dict) -> str:
+    """An inventory source written to a temporary YAML file, to pass with a
+    second ``-i`` beside the lab's (its hosts, groups and variables are added)."""
+    handle, path = tempfile.mkstemp(suffix=".yml", prefix="alx-inventory-")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(data, out)  # JSON is YAML
+    return path
+
+
 def broken_release() -> str:
     """A release archive whose application cannot start."""
     folder = tempfile.mkdtemp()

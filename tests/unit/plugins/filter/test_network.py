@@ -12,6 +12,9 @@ HOSTVARS = {
     "web2": {"ansible_facts": {"default_ipv4": {"address": "192.0.2.22"}}},
     "nofacts": {"inventory_hostname": "nofacts"},
     "noroute": {"ansible_facts": {"default_ipv4": {}}},
+    "backend": {"webstack_address": "198.51.100.21",
+                "ansible_facts": {"default_ipv4": {"address": "192.0.2.23"}}},
+    "chosen-nofacts": {"webstack_address": "198.51.100.22"},
 }
 
 
@@ -46,5 +49,30 @@ def test_ipv4_int_refuses_what_is_not_an_ipv4_address(address):
         network.ipv4_int(address)
 
 
-def test_the_plugin_exports_both_filters():
-    assert set(network.FilterModule().filters()) == {"address_of", "ipv4_int"}
+def test_address_of_prefers_the_service_address_set_for_the_host():
+    assert network.address_of("backend", HOSTVARS) == "198.51.100.21"
+    assert network.address_of("chosen-nofacts", HOSTVARS) == "198.51.100.22"
+
+
+@pytest.mark.parametrize("addresses, net, found", [
+    (["192.0.2.11", "198.51.100.11"], "198.51.100.0/24", "198.51.100.11"),
+    (["192.0.2.11", "198.51.100.11"], "192.0.2.0/24", "192.0.2.11"),
+    (["10.0.0.1", "192.0.2.200"], "192.0.2.128/25", "192.0.2.200"),
+    (["192.0.2.11"], "192.0.2.11/24", "192.0.2.11"),
+])
+def test_ipv4_in_network_picks_the_address_on_that_network(addresses, net, found):
+    assert network.ipv4_in_network(addresses, net) == found
+
+
+@pytest.mark.parametrize("addresses, net, message", [
+    (["192.0.2.11"], "198.51.100.0/24", "none of 192.0.2.11 lies inside 198.51.100.0/24"),
+    ([], "198.51.100.0/24", "none of no addresses lies inside"),
+    (["192.0.2.11"], "192.0.2.0/33", "is not an IPv4 network"),
+])
+def test_ipv4_in_network_says_what_is_wrong(addresses, net, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        network.ipv4_in_network(addresses, net)
+
+
+def test_the_plugin_exports_its_filters():
+    assert set(network.FilterModule().filters()) == {"address_of", "ipv4_int", "ipv4_in_network"}

@@ -1,0 +1,149 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Topology from one place: bad inventories stop before any change with one
+sentence; a renamed group and explicit service addresses give the same stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+import yaml
+from conftest import (INVENTORY, PROJECT, RUNNER, address, group, host, inventory_file, recap, said, site,
+                      wait_until)
+
+LBS = group("loadbalancers")
+WEB = group("webservers")
+PRIMARY = group("mysql_primary")[0]
+REPLICAS = group("mysql_replica")
+
+
+def extra_vars(data: dict) -> tuple[str, str]:
+    return ("-e", json.dumps(data))
+
+
+BAD = {
+    "missing tier": (extra_vars({"webstack_groups": {"webservers": "frontends"}}),
+                     "The inventory has no host in group 'frontends' (webservers)"),
+    "unknown tier": (extra_vars({"webstack_groups": {"database": "mysql_primary"}}),
+                     "webstack_groups names database, which is not a tier"),
+    "replicas without a primary": (extra_vars({"webstack_groups": {"mysql_primary": "nosuchgroup"}}),
+                                   "have no primary to follow: group 'nosuchgroup' is empty or missing"),
+    "two primaries": (("-i", inventory_file({"mysql_primary": {"hosts": {WEB[-1]: None}}})),
+                      "Group 'mysql_primary' holds 2 hosts (%s); there can be only one primary"
+                      % ", ".join(sorted([PRIMARY, WEB[-1]]))),
+    "primary is a replica": (("-i", inventory_file({"mysql_replica": {"hosts": {PRIMARY: None}}})),
+                             "%s is in both 'mysql_primary' and 'mysql_replica'" % PRIMARY),
+    "balancer is a web server": (("-i", inventory_file({"loadbalancers": {"hosts": {WEB[0]: None}}})),
+                                 "%s is in both 'loadbalancers' and 'webservers': HAProxy and nginx" % WEB[0]),
+    "address the host lacks": (("-i", inventory_file({"all": {"hosts": {WEB[0]: {"webstack_address": "192.0.2.99"}}}})),
+                               "%s's service address 192.0.2.99 (webstack_address) is not an address of that host"
+                               % WEB[0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_topology_stops_before_any_change_with_one_sentence(case):
+    args, sentence = BAD[case]
+    done = site(*args, succeed=False)
+    assert done.returncode != 0
+    assert sentence in said(done), said(done)[-3000:]
+    changed = recap(done.stdout)
+    assert changed and all(count == 0 for count in changed.values()), changed
+
+
+def served_by(vip: str) -> set:
+    client = host(group("clients")[0])
+    return {client.check_output("curl -sS -k -m 5 https://%s/" % vip).split("\n")[0] for _request in range(6)}
+
+
+def vip() -> str:
+    return RUNNER.get_variables(LBS[0])["keepalived_vips"][0]["address"].split("/")[0]
+
+
+def test_renamed_web_group_gives_the_same_stack():
+    """The web servers' group is called `frontends` and webstack_groups says so:
+    every play and role finds them there, so nothing changes."""
+    folder = tempfile.mkdtemp(prefix="alx-renamed-")
+    lab = os.path.join(PROJECT, "inventories", "lab")
+    try:
+        with open(os.path.join(lab, "hosts.yml"), encoding="utf-8") as handle:
+            hosts = yaml.safe_load(handle)
+        children = hosts["all"]["children"]
+        children["frontends"] = children.pop("webservers")
+        with open(os.path.join(folder, "hosts.yml"), "w", encoding="utf-8") as handle:
+            yaml.safe_dump(hosts, handle)
+        shutil.copytree(os.path.join(lab, "group_vars"), os.path.join(folder, "group_vars"))
+        os.rename(os.path.join(folder, "group_vars", "all.yml"), os.path.join(folder, "group_vars", "lab.yml"))
+        os.mkdir(os.path.join(folder, "group_vars", "all"))
+        os.rename(os.path.join(folder, "group_vars", "lab.yml"), os.path.join(folder, "group_vars", "all", "lab.yml"))
+        with open(os.path.join(folder, "group_vars", "all", "topology.yml"), "w", encoding="utf-8") as handle:
+            yaml.safe_dump({"webstack_groups": {"webservers": "frontends"}}, handle)
+        cmd = ["ansible-playbook", "-i", folder, os.path.join(PROJECT, "playbooks", "site.yml")]
+        env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT, env=env)
+        assert done.returncode == 0, said(done)[-3000:]
+        changed = recap(done.stdout)
+        assert set(WEB) <= set(changed) and all(count == 0 for count in changed.values()), changed
+        assert served_by(vip()) == set(WEB)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# Named to sort after the lab network: Docker keeps the default route on the first.
+BACKEND = "alx-webstack-lab-backend"
+
+
+def backend_address(name: str) -> str:
+    return "172.30.81.%s" % address(name).rsplit(".", 1)[1]
+
+
+def sql(name: str, statement: str) -> str:
+    return host(name).check_output("mariadb -N -B -e %s", statement)
+
+
+@pytest.fixture
+def backend_network():
+    """A second network for the balancers, web and database servers, as servers
+    with a separate backend network have; removed afterwards."""
+    chosen = {name: backend_address(name) for name in LBS + WEB + [PRIMARY] + REPLICAS}
+    subprocess.run(["docker", "network", "create", "--subnet", "172.30.81.0/24", BACKEND],
+                   check=True, capture_output=True)
+    try:
+        for name, ip in chosen.items():
+            subprocess.run(["docker", "network", "connect", "--ip", ip, BACKEND, name],
+                           check=True, capture_output=True)
+        yield chosen
+    finally:
+        for name in chosen:
+            subprocess.run(["docker", "network", "disconnect", "-f", BACKEND, name], capture_output=True, check=False)
+        subprocess.run(["docker", "network", "rm", BACKEND], capture_output=True, check=False)
+
+
+def test_explicit_service_addresses_carry_backends_grants_and_replication(backend_network):
+    chosen = inventory_file({"all": {"hosts": {name: {"webstack_address": a} for name, a in backend_network.items()}}})
+    try:
+        site("-i", chosen)
+        # HAProxy reaches the web servers, and they the databases, only through
+        # the backend network: accounts exist for those addresses alone.
+        assert served_by(vip()) == set(WEB)
+        app_hosts = set(sql(PRIMARY, "SELECT Host FROM mysql.user WHERE User = 'app'").split())
+        assert app_hosts == {backend_network[w] for w in WEB}
+        for replica in REPLICAS:
+            status = host(replica).check_output("mariadb -e 'SHOW SLAVE STATUS\\G'")
+            assert "Master_Host: %s" % backend_network[PRIMARY] in status
+            assert "Slave_IO_Running: Yes" in status and "Slave_SQL_Running: Yes" in status
+        client = host(group("clients")[0])
+        written = json.loads(client.check_output(
+            "curl -sS -k -m 10 -X POST --data-urlencode note=backend https://%s/records" % vip()))
+        assert written["written_to"] == PRIMARY
+        wait_until(lambda: sql(REPLICAS[0], "SELECT note FROM app.records WHERE id = %d" % written["id"]) == "backend",
+                   timeout=20, what="the row on the replica")
+    finally:
+        # Back to the default addresses while the backend network still exists.
+        site()
+    app_hosts = set(sql(PRIMARY, "SELECT Host FROM mysql.user WHERE User = 'app'").split())
+    assert app_hosts == {address(w) for w in WEB}
