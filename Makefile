@@ -2,9 +2,11 @@
 #
 #   make lab          build the local Docker lab and run playbooks/site.yml on it
 #   make lab-destroy  remove every container and network the lab made
-#   make test         every test: lint, unit, sanity, Molecule on Debian 12 and 13
+#   make test         every test: lint, unit, unit and sanity on each supported
+#                     ansible-core, Molecule on Debian 12 and 13
 #   make lint         ansible-lint and yamllint
 #   make unit         pytest for plugins and tools
+#   make compat       unit and sanity tests on every supported ansible-core
 #   make images       build the lab's base images (only the missing ones)
 #   make bench        measure failover, failures, throughput and run times in
 #                     the lab, beside baselines; writes BENCHMARKS.md
@@ -27,7 +29,7 @@ LAB_DEBIAN ?= 12
 IMAGE_REPO := alx-webstack/debian
 COLLECTION_ROOT := $(CURDIR)/.cache/ansible-test/ansible_collections/alx/webstack
 
-.PHONY: all venv docker images lab lab-destroy test lint unit sanity molecule bench build clean
+.PHONY: all venv docker images lab lab-destroy test lint unit unit-core sanity compat molecule bench build clean
 
 all: test
 
@@ -64,16 +66,29 @@ lint: venv
 unit: venv
 	pytest -q tests/unit
 
+# ansible-core releases that meta/runtime.yml admits and that install on this
+# controller's Python (3.11 takes up to 2.19), oldest first: `make compat` runs
+# the unit and sanity tests on each. `make unit` and `make sanity` use the
+# version pinned in requirements.txt, or ANSIBLE_CORE=X.Y.Z.
+CORE_VERSIONS ?= 2.17.14 2.18.19 2.19.14
+ANSIBLE_CORE ?= $(shell sed -n 's/^ansible-core==//p' requirements.txt)
 # ansible-test needs the collection under ansible_collections/NAMESPACE/NAME,
-# and installs its own pinned linters: it gets a virtualenv of its own.
-SANITY_VENV := .cache/sanity-venv
-$(SANITY_VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(SANITY_VENV)
-	$(SANITY_VENV)/bin/pip install --quiet $$(grep -E '^ansible-core==' requirements.txt)
+# and installs its own pinned linters: each ansible-core gets a virtualenv of
+# its own.
+CORE_VENV = .cache/core-$(ANSIBLE_CORE)
+$(CORE_VENV)/.installed:
+	$(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/pip install --quiet ansible-core==$(ANSIBLE_CORE) \
+	  $$(grep -E '^(pytest|PyMySQL)==' requirements.txt)
 	touch $@
 
-sanity: $(SANITY_VENV)/.installed
-	pip_version=$$($(SANITY_VENV)/bin/python -c "import re, ansible_test._internal.python_requirements as r; \
+unit-core: $(CORE_VENV)/.installed
+	@echo "=== unit tests on ansible-core $(ANSIBLE_CORE)"
+	$(CORE_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit
+
+sanity: $(CORE_VENV)/.installed
+	@echo "=== sanity on ansible-core $(ANSIBLE_CORE)"
+	pip_version=$$($(CORE_VENV)/bin/python -c "import re, ansible_test._internal.python_requirements as r; \
 	  print(re.search(r\"pip='([0-9.]+)'\", open(r.__file__).read()).group(1))"); \
 	  cache=$$HOME/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
 	  [ -f "$$cache" ] || install -D -m 0644 tests/sanity/get_pip_offline.py "$$cache"
@@ -82,8 +97,11 @@ sanity: $(SANITY_VENV)/.installed
 	git ls-files -z --cached --others --exclude-standard | grep -zv '^\.collections/' \
 	  | xargs -0 cp --parents -t $(COLLECTION_ROOT)
 	cd $(COLLECTION_ROOT) && git init -q && git add -A \
-	  && PATH=$(CURDIR)/$(SANITY_VENV)/bin:$$PATH ansible-test sanity --requirements --color no \
-	     --python $$($(CURDIR)/$(SANITY_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	  && PATH=$(CURDIR)/$(CORE_VENV)/bin:$$PATH ansible-test sanity --requirements --color no \
+	     --python $$($(CURDIR)/$(CORE_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+compat:
+	for v in $(CORE_VERSIONS); do $(MAKE) --no-print-directory unit-core sanity ANSIBLE_CORE=$$v; done
 
 molecule: venv docker
 	for v in $(DEBIAN_VERSIONS); do \
@@ -92,7 +110,7 @@ molecule: venv docker
 	  ALX_LAB_IMAGE=$(IMAGE_REPO):$$v molecule test; \
 	done
 
-test: lint unit sanity molecule
+test: lint unit compat molecule
 
 # Not part of `make test`: figures, not pass/fail. BENCH_ARGS passes options to
 # bench/bench.py, e.g. BENCH_ARGS="--only failover --trials 3".
