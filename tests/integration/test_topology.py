@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 import yaml
-from conftest import (INVENTORY, PROJECT, RUNNER, address, group, host, inventory_file, recap, said, site,
+from conftest import (PROJECT, RUNNER, address, group, host, inventory_file, recap, said, site,
                       wait_until)
 
 LBS = group("loadbalancers")
