@@ -1,0 +1,53 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection errors become one sentence a user can act on."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+from ansible_collections.alx.webstack.plugins.module_utils import connection
+
+TCP = {"login_host": "192.0.2.31", "login_port": 3306, "login_user": "monitor", "login_password": "x",
+       "config_file": ""}
+SOCKET = {"login_unix_socket": "/run/mysqld/mysqld.sock", "config_file": ""}
+
+
+def refuse(monkeypatch, error):
+    def connect(**_kwargs):
+        raise error
+    monkeypatch.setattr(connection.pymysql, "connect", connect)
+
+
+@pytest.mark.parametrize("params, error, sentence", [
+    (TCP, pymysql.err.OperationalError(1045, "Access denied for user 'monitor'@'192.0.2.21'"),
+     "Access denied for user 'monitor' at 192.0.2.31:3306 (check login_user and login_password): Access denied"),
+    (TCP, pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '192.0.2.31'"),
+     "Cannot reach the database server at 192.0.2.31:3306: Can't connect"),
+    (SOCKET, pymysql.err.OperationalError(2002, "No such file or directory"),
+     "Cannot reach the database server at socket /run/mysqld/mysqld.sock: No such file"),
+    (TCP, pymysql.err.OperationalError(1129, "Host is blocked"),
+     "Connecting to 192.0.2.31:3306 failed with error 1129: Host is blocked"),
+    (TCP, pymysql.err.InternalError("packet sequence number wrong"),
+     "Connecting to 192.0.2.31:3306 failed: packet sequence number wrong"),
+    (SOCKET, PermissionError(13, "Permission denied"),
+     "Connecting to socket /run/mysqld/mysqld.sock failed: [Errno 13] Permission denied"),
+])
+def test_connection_errors_name_the_server_and_the_cause(monkeypatch, params, error, sentence):
+    refuse(monkeypatch, error)
+    with pytest.raises(connection.ConnectionFailure) as failure:
+        connection.connect(params)
+    assert str(failure.value).startswith(sentence)
+
+
+def test_the_primary_options_are_named_in_the_message(monkeypatch):
+    refuse(monkeypatch, pymysql.err.OperationalError(1045, "Access denied"))
+    params = {"primary_login_host": "192.0.2.31", "primary_login_port": 3306, "primary_login_user": None,
+              "config_file": ""}
+    with pytest.raises(connection.ConnectionFailure, match=r"'\(from config\)' at .*check primary_login_user"):
+        connection.connect(params, prefix="primary_login")
+
+
+def test_a_host_without_pymysql_is_named(monkeypatch):
+    monkeypatch.setattr(connection, "HAS_PYMYSQL", False)
+    with pytest.raises(connection.ConnectionFailure, match="PyMySQL is required on the host that runs this module"):
+        connection.connect(TCP)
