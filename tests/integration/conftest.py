@@ -150,6 +150,20 @@ class Probe:
         return json.loads(self.client.file(path).content_string)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "drill: a long operator drill (whole-stack runs with another inventory); "
+        "skipped when ALX_SKIP_DRILLS=1, as `make molecule` does outside DRILL_DEBIAN")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("ALX_SKIP_DRILLS") == "1":
+        skip = pytest.mark.skip(reason="drills run on the Debian releases in DRILL_DEBIAN only")
+        for item in items:
+            if "drill" in item.keywords:
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def client():
     return host(group("clients")[0])

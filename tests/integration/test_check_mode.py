@@ -5,12 +5,14 @@ scenario's `check` step, before converge.)"""
 
 from __future__ import annotations
 
+import pytest
 from conftest import RUNNER, recap, said, site, variables
 
 SECRETS = ("mysql_app_password", "mysql_replication_password", "mysql_monitor_password",
            "haproxy_stats_password")
 
 
+@pytest.mark.drill
 def test_check_diff_on_the_converged_lab_changes_nothing_and_shows_no_secret():
     done = site("--check", "--diff", "-vvv")
     changed = recap(done.stdout)

@@ -10,6 +10,7 @@ import os
 import subprocess
 import tarfile
 
+import pytest
 from conftest import PROJECT, recap, said
 
 
@@ -26,6 +27,7 @@ def run(cmd: list[str], cwd: str, env: dict) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.mark.drill
 def test_built_collection_installs_and_runs_the_site_playbook(tmp_path):
     env = clean_env()
     run(["ansible-galaxy", "collection", "build", "--output-path", str(tmp_path / "build"), PROJECT],

@@ -64,6 +64,7 @@ def vip() -> str:
     return RUNNER.get_variables(LBS[0])["keepalived_vips"][0]["address"].split("/")[0]
 
 
+@pytest.mark.drill
 def test_renamed_web_group_gives_the_same_stack():
     """The web servers' group is called `frontends` and webstack_groups says so:
     every play and role finds them there, so nothing changes."""
@@ -123,6 +124,7 @@ def backend_network():
         subprocess.run(["docker", "network", "rm", BACKEND], capture_output=True, check=False)
 
 
+@pytest.mark.drill
 def test_explicit_service_addresses_carry_backends_grants_and_replication(backend_network):
     chosen = inventory_file({"all": {"hosts": {name: {"webstack_address": a} for name, a in backend_network.items()}}})
     try:
