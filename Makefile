@@ -57,7 +57,7 @@ lab: venv docker
 	ALX_LAB_IMAGE=$${ALX_LAB_IMAGE:-$(IMAGE_REPO):$(LAB_DEBIAN)} molecule create
 	ALX_LAB_IMAGE=$${ALX_LAB_IMAGE:-$(IMAGE_REPO):$(LAB_DEBIAN)} molecule prepare
 	ansible-playbook -i inventories/lab playbooks/site.yml
-	$(BIN)/python molecule/resources/lab_info.py
+	$(BIN)/python -m labkit
 
 lab-destroy: venv docker
 	molecule destroy
@@ -123,13 +123,13 @@ molecule: venv docker
 test: lint unit compat molecule
 
 # Not part of `make test`: figures, not pass/fail. BENCH_ARGS passes options to
-# bench/bench.py, e.g. BENCH_ARGS="--only failover --trials 3".
+# python -m bench, e.g. BENCH_ARGS="--only failover --trials 3".
 $(BIN)/.bench-installed: bench/requirements.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	touch $@
 
 bench: $(BIN)/.bench-installed docker
-	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 build: venv
 	ansible-galaxy collection build --force --output-path build/

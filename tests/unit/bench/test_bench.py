@@ -1,18 +1,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the benchmark harness: reading wrk, and the report it writes."""
+"""Unit tests for the benchmark harness: reading wrk, judging figures, and the report."""
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
-
 import pytest
-
-SPEC = importlib.util.spec_from_file_location("alx_bench", pathlib.Path(__file__).parents[3] / "bench/bench.py")
-bench = importlib.util.module_from_spec(SPEC)
-sys.modules["alx_bench"] = bench
-SPEC.loader.exec_module(bench)
+from bench import report
+from bench.load import parse_wrk
+from bench.sections import TABLE_ORDER, SECTIONS
+from bench.sections.availability import failover_rows
+from bench.sections.speed import site_rows
 
 WRK = """Running 10s test @ https://172.30.80.100:443/static/index.html
   2 threads and 32 connections
@@ -33,7 +29,7 @@ Transfer/sec:     11.72MB
 
 
 def test_wrk_output_is_read_with_units():
-    result = bench.parse_wrk(WRK)
+    result = parse_wrk(WRK)
     assert result["rps"] == pytest.approx(14402.17)
     assert result["p50_ms"] == pytest.approx(0.808)
     assert result["p75_ms"] == pytest.approx(2.41)
@@ -45,40 +41,52 @@ def test_wrk_output_is_read_with_units():
 
 def test_wrk_output_without_errors_counts_none():
     clean = "\n".join(line for line in WRK.splitlines() if "errors" not in line and "Non-2xx" not in line)
-    result = bench.parse_wrk(clean)
+    result = parse_wrk(clean)
     assert result["socket_errors"] == 0 and result["non_2xx"] == 0
 
 
 def test_wrk_output_without_a_rate_is_an_error():
-    with pytest.raises(RuntimeError, match="Requests/sec"):
-        bench.parse_wrk("unable to connect to 172.30.80.100:443 Connection refused\n")
+    with pytest.raises(ValueError, match="Requests/sec"):
+        parse_wrk("unable to connect to 172.30.80.100:443 Connection refused\n")
 
 
 def outage(median, worst):
     return {"median_s": median, "max_s": worst, "outages_s": [median, worst, median]}
 
 
-RESULTS = {
-    "versions": {"date": "2026-01-01 00:00 UTC", "haproxy": "HAProxy version 2.6"},
-    "failover": {"probe_rate": 50, "kill": {"ours": outage(0.3, 0.4), "baseline": outage(2.8, 2.9)},
-                 "haproxy": {"ours": outage(0.9, 1.2), "baseline": outage(1.2, 1.4)}},
-    "site": {"first": {"seconds": 100.0, "changed": 77}, "second": {"seconds": 25.0, "changed": 0}, "ratio": 0.25},
-}
+FAILOVER = {"kill": {"ours": outage(0.3, 0.4), "baseline": outage(2.8, 2.9)},
+            "haproxy": {"ours": outage(0.9, 1.2), "baseline": outage(1.2, 1.4)}}
+SITE = {"first": {"seconds": 100.0, "changed": 77}, "second": {"seconds": 25.0, "changed": 0}, "ratio": 0.25}
 
 
-def test_report_marks_each_target_met_or_missed_from_the_figures():
-    table = {row[0]: row for row in bench.rows(RESULTS)}
-    killed = table["VIP outage, VIP holder killed (median / max of 3)"]
-    assert killed[1:4] == ("0.30 / 0.40 s", "2.80 / 2.90 s", 0.11) and killed[5] is True
-    # The worst trial counts: a 1.2 s outage misses the 1 s target.
-    assert table["VIP outage, HAProxy stopped (median / max of 3)"][5] is False
-    second = table["site.yml second run: wall time (share of the first run's), changed"]
-    assert second[1] == "25 s (25 %), 0 changed" and second[5] is True
+def test_failover_rows_judge_the_worst_trial():
+    rows = {r["measurement"]: r for r in failover_rows(FAILOVER)}
+    killed = rows["VIP outage, VIP holder killed (median / max of 3)"]
+    assert (killed["ours"], killed["baseline"], killed["ratio"], killed["met"]) == (
+        "0.30 / 0.40 s", "2.80 / 2.90 s", 0.11, True)
+    # The worst trial counts: a 1.2 s outage misses the 1 s target, although the median meets it.
+    assert rows["VIP outage, HAProxy stopped (median / max of 3)"]["met"] is False
 
 
-def test_markdown_lists_versions_and_leaves_out_sections_not_measured():
-    text = bench.markdown(RESULTS)
+def test_second_site_run_must_change_nothing_and_be_quick():
+    second = site_rows(SITE)[1]
+    assert second["ours"] == "25 s (25 %), 0 changed" and second["met"] is True
+    changed = site_rows(SITE | {"second": {"seconds": 25.0, "changed": 1}})[1]
+    assert changed["met"] is False
+
+
+def test_markdown_renders_the_rows_and_notes_it_is_given_and_nothing_else():
+    results = {"versions": {"date": "2026-01-01 00:00 UTC", "haproxy": "HAProxy version 2.6"},
+               "failover": FAILOVER | {"rows": failover_rows(FAILOVER), "notes": ["A note on outages."]},
+               "site": SITE | {"rows": site_rows(SITE)}}
+    text = report.markdown(results)
     assert "| haproxy | HAProxy version 2.6 |" in text
-    assert "| VIP outage, VIP holder killed (median / max of 3) | 0.30 / 0.40 s | 2.80 / 2.90 s | 0.11 |" in text
+    assert "| VIP outage, VIP holder killed (median / max of 3) | 0.30 / 0.40 s | 2.80 / 2.90 s | 0.11 | ≤ 1 s | yes |" in text
+    assert "**no**" in text and "\nA note on outages.\n" in text
     assert "heartbeat" not in text and "req/s" not in text
-    assert "**no**" in text
+    # Failover comes first in the table, as TABLE_ORDER says.
+    assert text.index("VIP outage") < text.index("site.yml")
+
+
+def test_every_section_has_a_place_in_the_table():
+    assert sorted(TABLE_ORDER) == sorted(SECTIONS)

@@ -4,21 +4,13 @@
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
-import pathlib
-import sys
 import threading
 import time
 
 import pytest
+from labkit import probe
 
-SPEC = importlib.util.spec_from_file_location(
-    "alx_probe", pathlib.Path(__file__).parents[3] / "molecule/resources/probe/alx_probe.py"
-)
-probe = importlib.util.module_from_spec(SPEC)
-sys.modules["alx_probe"] = probe
-SPEC.loader.exec_module(probe)
 Outcome = probe.Outcome
 
 

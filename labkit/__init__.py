@@ -1,0 +1,14 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Docker lab as code: one toolkit for the tests, the benchmarks and `make lab`.
+
+  labkit.lab       the lab's inventory (groups, variables, addresses, VIPs), a
+                   shell in a container, and who holds each VIP
+  labkit.commands  running a command or a playbook, reading a play recap,
+                   waiting for a condition
+  labkit.faults    breaking a host on purpose (kill, stop a service, freeze)
+                   and putting it back
+  labkit.client    the probe run on the client host while something breaks
+  labkit.probe     the probe itself (installed on the client as alx-probe)
+
+`python -m labkit` prints the lab's hosts, addresses and URLs.
+"""

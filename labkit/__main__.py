@@ -1,0 +1,35 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Print the lab's hosts, their addresses and groups, and the URLs to open from this machine."""
+
+from __future__ import annotations
+
+import sys
+
+from labkit.lab import Lab
+
+
+def urls(lab: Lab) -> list[str]:
+    """The pages a user can open, from what the inventory deploys."""
+    found = ["https://%s/" % vip for vip in lab.vips]
+    found += ["http://%s/   (%s directly)" % (lab.address(web), web) for web in lab.group("webservers")]
+    return found
+
+
+def main() -> int:
+    lab = Lab()
+    groups = {name: value for name, value in lab.data.items() if name not in ("_meta", "all", "ungrouped")}
+    print("\nThe lab (inventory: %s)" % lab.inventory)
+    for host in lab.hosts:
+        state = lab.address(host) if lab.running(host) else "(not running)"
+        member = ", ".join(sorted(name for name in groups if host in lab.group(name)))
+        print("  %-8s %-15s %s" % (host, state, member))
+    print("\nOpen from this machine:")
+    for url in urls(lab):
+        print("  " + url)
+    print("\nRun the stack again by hand: ansible-playbook -i inventories/lab playbooks/site.yml")
+    print("Remove the lab: make lab-destroy")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Breaking a lab host on purpose, and the way back.
+
+Each fault is a context manager: entering it breaks the host, leaving it
+(also on an exception) puts the host back, so a test or a benchmark that
+breaks something always repairs it::
+
+    with faults.paused(lab, "web1"):
+        time.sleep(8)
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from labkit.commands import run, wait_until
+from labkit.lab import Lab
+
+
+@contextmanager
+def killed(lab: Lab, host: str, services: tuple[str, ...] = ()):
+    """``docker kill``: the host is gone at once, as after a power cut. On the
+    way back it is started, waited for until systemd is up, and ``services``
+    are started (in case a test had stopped them)."""
+    run(["docker", "kill", host])
+    try:
+        yield
+    finally:
+        start(lab, host, services)
+
+
+def start(lab: Lab, host: str, services: tuple[str, ...] = ()) -> None:
+    """Start a stopped or killed host and wait until it has booted."""
+    if not lab.running(host):
+        run(["docker", "start", host])
+    wait_until(lambda: lab.booted(host), 90, 1, "%s booted" % host)
+    if services:
+        lab.sh(host, "systemctl start %s" % " ".join(services))
+
+
+@contextmanager
+def stopped(lab: Lab, host: str, service: str):
+    """``systemctl stop SERVICE`` on the host; started again on the way back."""
+    lab.sh(host, "systemctl stop %s" % service)
+    try:
+        yield
+    finally:
+        lab.sh(host, "systemctl start %s" % service)
+
+
+@contextmanager
+def paused(lab: Lab, host: str):
+    """``docker pause``: the host keeps its connections open and never answers,
+    as a machine that has frozen."""
+    run(["docker", "pause", host])
+    try:
+        yield
+    finally:
+        run(["docker", "unpause", host])
+
+
+def restart(host: str, grace: int = 20) -> None:
+    """``docker restart`` (SIGTERM, then SIGKILL after ``grace`` seconds); returns
+    as soon as the container runs again, while its services are still starting."""
+    run(["docker", "restart", "--time", str(grace), host])
