@@ -6,7 +6,7 @@ scenario's `check` step, before converge.)"""
 from __future__ import annotations
 
 import pytest
-from conftest import RUNNER, recap, said, site, variables
+from conftest import LAB, recap, said, site, variables
 
 SECRETS = ("mysql_app_password", "mysql_replication_password", "mysql_monitor_password",
            "haproxy_stats_password")
@@ -16,10 +16,10 @@ SECRETS = ("mysql_app_password", "mysql_replication_password", "mysql_monitor_pa
 def test_check_diff_on_the_converged_lab_changes_nothing_and_shows_no_secret():
     done = site("--check", "--diff", "-vvv")
     changed = recap(done.stdout)
-    assert set(changed) == set(RUNNER.get_hosts("all")), changed
+    assert set(changed) == set(LAB.hosts), changed
     assert all(count == 0 for count in changed.values()), changed
     output = said(done)
-    values = {name: variables(h)[name] for h in RUNNER.get_hosts("all") for name in SECRETS
+    values = {name: variables(h)[name] for h in LAB.hosts for name in SECRETS
               if name in variables(h)}
     assert values, "the lab defines no secret to look for"
     leaked = sorted(name for name, value in values.items() if value in output)

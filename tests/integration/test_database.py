@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import time
 
 import pytest
-from conftest import address, group, host, managed, recap, site, variables, wait_until
+from conftest import LAB, address, group, host, managed, recap, site, sql, variables, wait_until
+from labkit import faults
 
 PRIMARY = group("mysql_primary")[0]
 REPLICA = group("mysql_replica")[0]
@@ -19,11 +19,6 @@ SOCKET = "/run/mysqld/mysqld.sock"
 
 def settings():
     return variables(PRIMARY)
-
-
-def sql(name: str, statement: str) -> str:
-    """Run SQL as root over the socket; tab-separated rows without headers."""
-    return host(name).check_output("mariadb -N -B -e %s", statement)
 
 
 def check(check_mode=False, **args) -> dict:
@@ -176,7 +171,7 @@ def test_conflicting_row_breaks_the_sql_thread_and_the_error_is_reported(records
 
 
 def test_restarted_replica_catches_up(records):
-    subprocess.run(["docker", "restart", "--time", "20", REPLICA], check=True, capture_output=True)
+    faults.restart(REPLICA)
     for n in range(20):
         sql(PRIMARY, "INSERT INTO %s (note) VALUES ('while-restarting-%d')" % (records, n))
     wait_until(lambda: host(REPLICA).run("systemctl is-active mariadb").stdout.strip() == "active",

@@ -3,27 +3,19 @@
 
 from __future__ import annotations
 
-
-from conftest import Probe, address, broken_release, group, host, playbook, said, variables
+from conftest import LAB, address, broken_release, group, playbook, release_linked, said, variables
+from labkit.client import Probe
 
 WEB = group("webservers")
-LBS = group("loadbalancers")
-
-
-def vip() -> str:
-    return variables(LBS[0])["keepalived_vips"][0]["address"].split("/")[0]
-
-
-def release_of(web: str) -> str:
-    return host(web).check_output("readlink /srv/app/current").rsplit("/", 1)[1]
 
 
 def probe_during(*extra, succeed=True):
     """Run deploy.yml while the client requests the first VIP; both results."""
-    probe = Probe(host(group("clients")[0]), "https://%s/" % vip(), rate=20, duration=90,
-                  insecure=True, timeout=5).start()
-    done = playbook("deploy.yml", *extra, succeed=succeed)
-    host(group("clients")[0]).run("pkill -INT -f 'alx-probe https'")
+    probe = Probe(LAB, "https://%s/" % LAB.vips[0], rate=20, duration=90, insecure=True, timeout=5).start()
+    try:
+        done = playbook("deploy.yml", *extra, succeed=succeed)
+    finally:
+        probe.stop()
     return done, probe
 
 
@@ -31,13 +23,13 @@ def test_rolling_deploy_costs_no_request_and_moves_every_server():
     default = variables(WEB[0]).get("app_version", "1.0.0")
     try:
         _done, probe = probe_during("-e", "app_version=3.0.0")
-        assert all(release_of(web) == "3.0.0" for web in WEB)
+        assert all(release_linked(web) == "3.0.0" for web in WEB)
         report = probe.result(grace=120)
         assert report["failed"] == 0, report["failures"][:5]
         assert report["ok"] > 100
     finally:
         playbook("deploy.yml", "-e", "app_version=%s" % default)
-    assert all(release_of(web) == default for web in WEB)
+    assert all(release_linked(web) == default for web in WEB)
 
 
 def test_failing_release_stops_the_rollout_and_the_fleet_keeps_serving():
@@ -46,9 +38,8 @@ def test_failing_release_stops_the_rollout_and_the_fleet_keeps_serving():
                                "-e", "app_version=broken-2", "-e", "app_health_timeout=10", succeed=False)
     assert done.returncode != 0
     assert "Release broken-2 of app did not become healthy" in said(done)
-    assert all(release_of(web) == default for web in WEB)
+    assert all(release_linked(web) == default for web in WEB)
     report = probe.result(grace=120)
     assert report["failed"] == 0, report["failures"][:5]
     for web in WEB:
-        assert "release %s" % default in host(group("clients")[0]).check_output(
-            "curl -sS -m 5 http://%s/" % address(web))
+        assert "release %s" % default in LAB.curl("http://%s/" % address(web))

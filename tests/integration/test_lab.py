@@ -7,19 +7,20 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Probe, RUNNER, address, host
+from conftest import LAB, host
+from labkit.client import Probe
 
 
-@pytest.mark.parametrize("name", sorted(RUNNER.get_hosts("all")))
+@pytest.mark.parametrize("name", LAB.hosts)
 def test_host_runs_systemd(name):
     state = host(name).run("systemctl is-system-running").stdout.strip()
     assert state in ("running", "degraded"), "%s: systemd is %s" % (name, state)
 
 
-def test_hosts_have_fixed_unique_addresses_on_the_lab_network():
-    addresses = {name: address(name) for name in RUNNER.get_hosts("all")}
-    assert all(a.startswith("172.30.80.") for a in addresses.values()), addresses
-    assert len(set(addresses.values())) == len(addresses), addresses
+@pytest.mark.parametrize("name", LAB.hosts)
+def test_host_has_its_inventory_address_on_the_lab_network(name):
+    assert LAB.address(name).startswith("172.30.80.")
+    assert LAB.address(name) in host(name).check_output("hostname -I").split()
 
 
 def test_probe_counts_an_outage(client):
@@ -28,7 +29,7 @@ def test_probe_counts_an_outage(client):
     client.run("pkill -f 'http[.]server 18080'")
     client.check_output("nohup %s >/dev/null 2>&1 &" % server)
     try:
-        probe = Probe(client, "http://127.0.0.1:18080/", rate=20, duration=8, timeout=1).start()
+        probe = Probe(LAB, "http://127.0.0.1:18080/", rate=20, duration=8, timeout=1).start()
         time.sleep(2)
         client.check_output("pkill -f 'http[.]server 18080'")
         time.sleep(2)

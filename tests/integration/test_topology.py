@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 
 import pytest
 import yaml
-from conftest import (PROJECT, RUNNER, address, group, host, inventory_file, recap, said, site,
-                      wait_until)
+import labkit.commands
+from conftest import LAB, PROJECT, address, group, host, inventory_file, recap, said, site, sql, wait_until
+from labkit.commands import run
 
 LBS = group("loadbalancers")
 WEB = group("webservers")
@@ -56,12 +56,7 @@ def test_bad_topology_stops_before_any_change_with_one_sentence(case):
 
 
 def served_by(vip: str) -> set:
-    client = host(group("clients")[0])
-    return {client.check_output("curl -sS -k -m 5 https://%s/" % vip).split("\n")[0] for _request in range(6)}
-
-
-def vip() -> str:
-    return RUNNER.get_variables(LBS[0])["keepalived_vips"][0]["address"].split("/")[0]
+    return {LAB.curl("https://%s/" % vip).split("\n")[0] for _request in range(6)}
 
 
 @pytest.mark.drill
@@ -83,13 +78,10 @@ def test_renamed_web_group_gives_the_same_stack():
         os.rename(os.path.join(folder, "group_vars", "lab.yml"), os.path.join(folder, "group_vars", "all", "lab.yml"))
         with open(os.path.join(folder, "group_vars", "all", "topology.yml"), "w", encoding="utf-8") as handle:
             yaml.safe_dump({"webstack_groups": {"webservers": "frontends"}}, handle)
-        cmd = ["ansible-playbook", "-i", folder, os.path.join(PROJECT, "playbooks", "site.yml")]
-        env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=PROJECT, env=env)
-        assert done.returncode == 0, said(done)[-3000:]
+        done = labkit.commands.playbook(folder, "playbooks/site.yml")
         changed = recap(done.stdout)
         assert set(WEB) <= set(changed) and all(count == 0 for count in changed.values()), changed
-        assert served_by(vip()) == set(WEB)
+        assert served_by(LAB.vips[0]) == set(WEB)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -102,26 +94,20 @@ def backend_address(name: str) -> str:
     return "172.30.81.%s" % address(name).rsplit(".", 1)[1]
 
 
-def sql(name: str, statement: str) -> str:
-    return host(name).check_output("mariadb -N -B -e %s", statement)
-
-
 @pytest.fixture
 def backend_network():
     """A second network for the balancers, web and database servers, as servers
     with a separate backend network have; removed afterwards."""
     chosen = {name: backend_address(name) for name in LBS + WEB + [PRIMARY] + REPLICAS}
-    subprocess.run(["docker", "network", "create", "--subnet", "172.30.81.0/24", BACKEND],
-                   check=True, capture_output=True)
+    run(["docker", "network", "create", "--subnet", "172.30.81.0/24", BACKEND], check=True)
     try:
         for name, ip in chosen.items():
-            subprocess.run(["docker", "network", "connect", "--ip", ip, BACKEND, name],
-                           check=True, capture_output=True)
+            run(["docker", "network", "connect", "--ip", ip, BACKEND, name], check=True)
         yield chosen
     finally:
         for name in chosen:
-            subprocess.run(["docker", "network", "disconnect", "-f", BACKEND, name], capture_output=True, check=False)
-        subprocess.run(["docker", "network", "rm", BACKEND], capture_output=True, check=False)
+            run(["docker", "network", "disconnect", "-f", BACKEND, name], check=False)
+        run(["docker", "network", "rm", BACKEND], check=False)
 
 
 @pytest.mark.drill
@@ -131,16 +117,15 @@ def test_explicit_service_addresses_carry_backends_grants_and_replication(backen
         site("-i", chosen)
         # HAProxy reaches the web servers, and they the databases, only through
         # the backend network: accounts exist for those addresses alone.
-        assert served_by(vip()) == set(WEB)
+        assert served_by(LAB.vips[0]) == set(WEB)
         app_hosts = set(sql(PRIMARY, "SELECT Host FROM mysql.user WHERE User = 'app'").split())
         assert app_hosts == {backend_network[w] for w in WEB}
         for replica in REPLICAS:
             status = host(replica).check_output("mariadb -e 'SHOW SLAVE STATUS\\G'")
             assert "Master_Host: %s" % backend_network[PRIMARY] in status
             assert "Slave_IO_Running: Yes" in status and "Slave_SQL_Running: Yes" in status
-        client = host(group("clients")[0])
-        written = json.loads(client.check_output(
-            "curl -sS -k -m 10 -X POST --data-urlencode note=backend https://%s/records" % vip()))
+        written = json.loads(LAB.curl("https://%s/records" % LAB.vips[0], "-X", "POST",
+                                      "--data-urlencode", "note=backend"))
         assert written["written_to"] == PRIMARY
         wait_until(lambda: sql(REPLICAS[0], "SELECT note FROM app.records WHERE id = %d" % written["id"]) == "backend",
                    timeout=20, what="the row on the replica")

@@ -9,7 +9,8 @@ import shlex
 import time
 
 import pytest
-from conftest import address, broken_release, group, host, said, site, variables, wait_until
+from conftest import (address, broken_release, group, host, release_linked, release_served, said, site,
+                      variables, wait_until)
 
 PRIMARY = group("mysql_primary")[0]
 REPLICA = group("mysql_replica")[0]
@@ -145,23 +146,15 @@ def test_the_application_does_not_run_as_root(web):
     assert users and set(users) == {"app"}
 
 
-def release_of(web: str) -> str:
-    return curl("http://%s/" % address(web))["body"].split("\n")[1].rsplit(" ", 1)[1]
-
-
-def link(web: str, name: str) -> str:
-    return host(web).check_output("readlink /srv/app/%s" % name)
-
-
 def test_releases_deploy_fail_safely_and_roll_back():
     default = variables(WEB[0]).get("app_version", "1.0.0")
     try:
         # A new release on every web server: current moves, the old one is kept.
         site("--tags", "web", "-e", "app_version=2.0.0")
         for web in WEB:
-            assert release_of(web) == "2.0.0"
-            assert link(web, "current") == "/srv/app/releases/2.0.0"
-            assert link(web, "previous") == "/srv/app/releases/%s" % default
+            assert release_served(web) == "2.0.0"
+            assert release_linked(web, "current") == "2.0.0"
+            assert release_linked(web, "previous") == default
             assert host(web).file("/srv/app/releases/%s/app.py" % default).exists
 
         # A broken release fails the play on that host; the old release keeps serving.
@@ -171,15 +164,15 @@ def test_releases_deploy_fail_safely_and_roll_back():
         assert failed.returncode != 0
         assert "Release broken-1 of app did not become healthy" in said(failed)
         assert "Rolled back to 2.0.0" in said(failed)
-        assert release_of(WEB[0]) == "2.0.0"
-        assert link(WEB[0], "current") == "/srv/app/releases/2.0.0"
-        assert link(WEB[0], "previous") == "/srv/app/releases/%s" % default
+        assert release_served(WEB[0]) == "2.0.0"
+        assert release_linked(WEB[0], "current") == "2.0.0"
+        assert release_linked(WEB[0], "previous") == default
 
         # The rollback variable goes back to the release before.
         site("--tags", "web", "--limit", WEB[0], "-e", "app_rollback=true")
-        assert release_of(WEB[0]) == default
-        assert link(WEB[0], "previous") == "/srv/app/releases/2.0.0"
+        assert release_served(WEB[0]) == default
+        assert release_linked(WEB[0], "previous") == "2.0.0"
     finally:
         site("--tags", "web")
-    assert all(release_of(web) == default for web in WEB)
-    assert all(link(web, "current") == "/srv/app/releases/%s" % default for web in WEB)
+    assert all(release_served(web) == default for web in WEB)
+    assert all(release_linked(web, "current") == default for web in WEB)
