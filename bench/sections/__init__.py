@@ -1,0 +1,21 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The benchmark's sections, in the order a full run measures them.
+
+Each is ``section(lab, args) -> dict``: its figures, ``rows`` (the table lines,
+targets included) and optionally ``notes`` (sentences under the table).
+"""
+
+from __future__ import annotations
+
+from bench.sections import availability, speed
+
+SECTIONS = {
+    "site": speed.site,
+    "heartbeat": speed.heartbeat,
+    "throughput": speed.throughput,
+    "webfail": availability.webfail,
+    "change": availability.change,
+    "failover": availability.failover,
+}
+# The order of the table in BENCHMARKS.md.
+TABLE_ORDER = ("failover", "webfail", "change", "throughput", "site", "heartbeat")

@@ -1,0 +1,141 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How fast the stack is: site.yml run times, replication delay, and throughput through the VIP.
+
+Every section returns its figures and ``rows``: the table lines they give,
+each with its target and whether it was met.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+from bench import baselines
+from bench.load import brief, log, ratio, row, wrk
+from labkit.client import during
+from labkit.commands import playbook, recap, run
+from labkit.lab import Lab
+
+# Targets, beside the figures they judge.
+MAX_SECOND_RUN_SHARE = 0.3
+MAX_HEARTBEAT_DELAY_MS = 1000
+# Requests per second through the VIP (HTTPS) as a share of those straight to one web server (HTTP).
+MIN_THROUGHPUT_SHARE = {"static": 0.6, "app": 0.9}
+
+
+def site(lab: Lab, args) -> dict:
+    """A fresh lab, then site.yml twice: wall time and changed tasks."""
+    env = {"ALX_LAB_IMAGE": args.image}
+    run(["bash", "molecule/resources/images/build.sh", args.image.rsplit(":", 1)[1]], env=env, quiet=False)
+    log("site: new containers")
+    for step in ("destroy", "create", "prepare"):
+        run(["molecule", step], env=env)
+    result = {}
+    for name in ("first", "second"):
+        log("site: %s run of site.yml" % name)
+        started = time.monotonic()
+        changed = recap(playbook(lab.inventory, "playbooks/site.yml").stdout)
+        result[name] = {"seconds": round(time.monotonic() - started, 1), "changed": sum(changed.values()),
+                        "changed_per_host": changed}
+    result["ratio"] = round(result["second"]["seconds"] / result["first"]["seconds"], 3)
+    result["rows"] = site_rows(result)
+    return result
+
+
+def site_rows(result: dict) -> list[dict]:
+    first, second = result["first"], result["second"]
+    return [
+        row("site.yml on a fresh lab: wall time, changed", "%.0f s, %d changed" % (first["seconds"], first["changed"])),
+        row("site.yml second run: wall time (share of the first run's), changed",
+            "%.0f s (%.0f %%), %d changed" % (second["seconds"], 100 * result["ratio"], second["changed"]),
+            target="0 changed, ≤ %.0f %%" % (100 * MAX_SECOND_RUN_SHARE),
+            met=second["changed"] == 0 and result["ratio"] <= MAX_SECOND_RUN_SHARE)]
+
+
+def heartbeat_samples(lab: Lab, samples: int) -> list[float]:
+    done = playbook(lab.inventory, "bench/heartbeat.yml", "-e", "samples=%d" % samples,
+                    env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
+    delays = []
+    for play in json.loads(done.stdout)["plays"]:
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                delays += [r["heartbeat_delay"] for r in result.get("results", []) if "heartbeat_delay" in r]
+    if not delays:
+        raise RuntimeError("no heartbeat_delay in the heartbeat run")
+    return delays
+
+
+def heartbeat(lab: Lab, args) -> dict:
+    """Heartbeat delay from mysql_replication_check, idle and under a write load
+    (new records POSTed through the VIP and the application at a fixed rate)."""
+    idle = heartbeat_samples(lab, args.heartbeats)
+    loaded: list[float] = []
+    writes = during(lab, "https://%s/records" % lab.vips[0], lambda: loaded.extend(heartbeat_samples(lab, args.heartbeats)),
+                    rate=args.write_rate, duration=900, at=3, stop_after_action=True, insecure=True,
+                    method="POST", data="note=benchmark", expect="201")
+
+    def stats(values):
+        return {"median_ms": round(1000 * statistics.median(values), 2), "max_ms": round(1000 * max(values), 2),
+                "samples": len(values)}
+    result = {"idle": stats(idle), "load": stats(loaded) | {"writes_per_s": args.write_rate, "writes": brief(writes)}}
+    result["rows"] = [
+        row("replica heartbeat delay, %s (median / max of %d)" % (what, result[state]["samples"]),
+            "%.1f / %.1f ms" % (result[state]["median_ms"], result[state]["max_ms"]),
+            target="≤ %g s" % (MAX_HEARTBEAT_DELAY_MS / 1000), met=result[state]["max_ms"] <= MAX_HEARTBEAT_DELAY_MS)
+        for state, what in (("idle", "idle"), ("load", "under %d application writes/s" % args.write_rate))]
+    return result
+
+
+def throughput(lab: Lab, args) -> dict:
+    """wrk through the VIP (HTTPS) and straight to one web server (HTTP), ours
+    and the baseline, then ours again logging errors only."""
+    web = lab.address(lab.group("webservers")[0])
+    vip = lab.vips[0]
+    paths = {"static": "/static/index.html", "app": "/"}
+    # Ports are explicit: the lab's minimal images have no /etc/services for wrk.
+    result = {"settings": {"tool": "wrk -t2 -c%d, keep-alive" % args.connections, "seconds": args.wrk_seconds,
+                           "runs": args.wrk_runs}}
+
+    def measure(url: str) -> dict:
+        return wrk(lab, url, args.wrk_seconds, args.connections, args.wrk_runs)
+    with baselines.packaged_haproxy(lab) as baseline:
+        for kind, path in paths.items():
+            log("throughput: %s" % kind)
+            direct = measure("http://%s:80%s" % (web, path))
+            ours = measure("https://%s:443%s" % (vip, path))
+            base = measure(baseline + path)
+            result[kind] = {
+                "direct": direct, "ours": ours, "baseline": base,
+                "ratio": round(ours["rps"] / direct["rps"], 3),
+                "baseline_ratio": round(base["rps"] / direct["rps"], 3),
+                "added_p50_ms": round(ours["p50_ms"] - direct["p50_ms"], 3),
+                "baseline_added_p50_ms": round(base["p50_ms"] - direct["p50_ms"], 3),
+            }
+    with baselines.loadbalancers(lab, "-e", "haproxy_log_requests=errors"):
+        for kind, path in paths.items():
+            log("throughput: %s, errors-only log" % kind)
+            quiet = measure("https://%s:443%s" % (vip, path))
+            result[kind]["ours_errors_log"] = quiet
+            result[kind]["errors_log_ratio"] = round(quiet["rps"] / result[kind]["direct"]["rps"], 3)
+    result["rows"] = throughput_rows(result)
+    result["notes"] = ["Throughput: %s, %d s per run, median of %d runs, from the client container; the load tool,"
+                       " HAProxy, nginx and the application share the machine's cores." % (
+                           result["settings"]["tool"], args.wrk_seconds, args.wrk_runs)]
+    return result
+
+
+def throughput_rows(result: dict) -> list[dict]:
+    rows = []
+    for kind, what in (("static", "static page"), ("app", "application request")):
+        t, target = result[kind], MIN_THROUGHPUT_SHARE[kind]
+        rows.append(row("req/s through the VIP (HTTPS) ÷ direct to one web server (HTTP), %s" % what,
+                        "%.2f (%.0f ÷ %.0f)" % (t["ratio"], t["ours"]["rps"], t["direct"]["rps"]),
+                        "%.2f (%.0f)" % (t["baseline_ratio"], t["baseline"]["rps"]),
+                        ratio(t["ratio"], t["baseline_ratio"]), "≥ %.1f" % target, t["ratio"] >= target))
+        rows.append(row("same, with `haproxy_log_requests: errors`",
+                        "%.2f (%.0f)" % (t["errors_log_ratio"], t["ours_errors_log"]["rps"]),
+                        target="≥ %.1f" % target, met=t["errors_log_ratio"] >= target))
+        rows.append(row("p50 latency the VIP adds, %s" % what, "%.2f ms" % t["added_p50_ms"],
+                        "%.2f ms" % t["baseline_added_p50_ms"]))
+    return rows
