@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from labkit.commands import ROOT
 from labkit.lab import Lab
 
 
@@ -18,7 +19,8 @@ def urls(lab: Lab) -> list[str]:
 def main() -> int:
     lab = Lab()
     groups = {name: value for name, value in lab.data.items() if name not in ("_meta", "all", "ungrouped")}
-    print("\nThe lab (inventory: %s)" % lab.inventory)
+    shown = lab.inventory.relative_to(ROOT) if lab.inventory.is_relative_to(ROOT) else lab.inventory
+    print("\nThe lab (inventory: %s)" % shown)
     for host in lab.hosts:
         state = lab.address(host) if lab.running(host) else "(not running)"
         member = ", ".join(sorted(name for name in groups if host in lab.group(name)))

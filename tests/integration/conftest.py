@@ -17,7 +17,7 @@ import tempfile
 
 import pytest
 import testinfra
-from labkit.commands import ROOT, playbook as _playbook, recap, said, wait_until  # noqa: F401 (for the tests)
+from labkit.commands import ROOT, playbook as _playbook
 from labkit.lab import Lab
 
 # Outside Molecule, use the checkout's ansible.cfg (it finds the collection).

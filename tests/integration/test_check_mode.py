@@ -6,7 +6,9 @@ scenario's `check` step, before converge.)"""
 from __future__ import annotations
 
 import pytest
-from conftest import LAB, recap, said, site, variables
+from conftest import LAB, site, variables
+from labkit.commands import recap, said
+
 
 SECRETS = ("mysql_app_password", "mysql_replication_password", "mysql_monitor_password",
            "haproxy_stats_password")

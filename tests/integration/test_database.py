@@ -9,7 +9,8 @@ import shlex
 import time
 
 import pytest
-from conftest import LAB, address, group, host, managed, recap, site, sql, variables, wait_until
+from conftest import address, group, host, managed, site, sql, variables
+from labkit.commands import recap, wait_until
 from labkit import faults
 
 PRIMARY = group("mysql_primary")[0]

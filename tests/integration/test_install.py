@@ -11,7 +11,8 @@ import subprocess
 import tarfile
 
 import pytest
-from conftest import PROJECT, recap, said
+from conftest import PROJECT
+from labkit.commands import recap, said
 
 
 def clean_env(**extra) -> dict:

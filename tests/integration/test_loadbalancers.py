@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import LAB, address, group, host, said, site, variables, wait_until
+from conftest import LAB, address, group, host, site, variables
+from labkit.commands import said, wait_until
 from labkit import faults
 from labkit.client import Probe
 

@@ -11,9 +11,8 @@ import tempfile
 
 import pytest
 import yaml
-import labkit.commands
-from conftest import LAB, PROJECT, address, group, host, inventory_file, recap, said, site, sql, wait_until
-from labkit.commands import run
+from conftest import LAB, PROJECT, address, group, host, inventory_file, site, sql
+from labkit.commands import playbook, recap, run, said, wait_until
 
 LBS = group("loadbalancers")
 WEB = group("webservers")
@@ -78,7 +77,7 @@ def test_renamed_web_group_gives_the_same_stack():
         os.rename(os.path.join(folder, "group_vars", "lab.yml"), os.path.join(folder, "group_vars", "all", "lab.yml"))
         with open(os.path.join(folder, "group_vars", "all", "topology.yml"), "w", encoding="utf-8") as handle:
             yaml.safe_dump({"webstack_groups": {"webservers": "frontends"}}, handle)
-        done = labkit.commands.playbook(folder, "playbooks/site.yml")
+        done = playbook(folder, "playbooks/site.yml")
         changed = recap(done.stdout)
         assert set(WEB) <= set(changed) and all(count == 0 for count in changed.values()), changed
         assert served_by(LAB.vips[0]) == set(WEB)

@@ -9,8 +9,8 @@ import shlex
 import time
 
 import pytest
-from conftest import (address, broken_release, group, host, release_linked, release_served, said, site,
-                      variables, wait_until)
+from conftest import address, broken_release, group, host, release_linked, release_served, site, variables
+from labkit.commands import said, wait_until
 
 PRIMARY = group("mysql_primary")[0]
 REPLICA = group("mysql_replica")[0]
