@@ -9,11 +9,14 @@ import shlex
 import time
 
 import pytest
-from conftest import address, broken_release, group, host, release_linked, release_served, site, variables
+from conftest import (LAB, address, broken_release, group, host, release_linked, release_served, site, sql,
+                      variables)
+from labkit.client import Probe
 from labkit.commands import said, wait_until
 
 PRIMARY = group("mysql_primary")[0]
-REPLICA = group("mysql_replica")[0]
+REPLICAS = group("mysql_replica")
+REPLICA = REPLICAS[0]
 
 WEB = group("webservers")
 
@@ -44,14 +47,29 @@ def test_index_names_the_server_that_answered(web):
     assert answer["headers"]["x-served-by"] == web
 
 
+def databases(web: str) -> dict:
+    """The application's detailed health, asked on the web server itself."""
+    return json.loads(host(web).check_output("curl -sS -m 10 http://127.0.0.1/healthz/databases"))
+
+
 @pytest.mark.parametrize("web", WEB)
-def test_health_is_ok_with_both_databases(web):
-    answer = curl("http://%s/healthz" % address(web))
-    assert answer["status"] == 200
-    health = body_json(answer)
+def test_health_detail_reports_every_database_to_the_host_and_the_balancers(web):
+    health = databases(web)
     assert health["status"] == "ok"
     assert health["primary"]["ok"] and health["primary"]["read_only"] is False
-    assert health["replica"]["ok"] and health["replica"]["read_only"] is True
+    assert [r["server"] for r in health["replicas"]] == REPLICAS
+    assert all(r["ok"] and r["read_only"] for r in health["replicas"])
+    lb = group("loadbalancers")[0]
+    assert host(lb).check_output("curl -sS -o /dev/null -w '%%{http_code}' http://%s/healthz/databases"
+                                 % address(web)) == "200"
+
+
+@pytest.mark.parametrize("url", ["https://%s/healthz/databases" % vip for vip in LAB.vips]
+                         + ["http://%s/healthz/databases" % address(web) for web in WEB])
+def test_health_detail_is_refused_through_a_vip_and_to_other_hosts(url):
+    answer = curl(url, "-k")
+    assert answer["status"] == 403
+    assert "172.30." not in answer["body"]
 
 
 @pytest.mark.parametrize("web", WEB)
@@ -101,35 +119,58 @@ def test_write_on_one_server_read_on_the_other_from_the_replica():
     assert found["served_by"] == WEB[-1]
 
 
-def test_reads_fall_back_to_the_primary_while_the_replica_is_down():
+def write(url: str, note: str) -> dict:
+    return curl(url, "-k", "-X", "POST", "--data-urlencode", "note=" + note)
+
+
+def test_reads_go_to_the_next_replica_and_then_to_the_primary():
     web = address(WEB[0])
-    record = body_json(curl("http://%s/records" % web, "-X", "POST", "--data-urlencode", "note=fallback"))
-    host(REPLICA).check_output("systemctl stop mariadb")
+    record = body_json(write("http://%s/records" % web, "fallback"))
+    wait_until(lambda: all(sql(r, "SELECT COUNT(*) FROM app.records WHERE id = %d" % record["id"]) == "1"
+                           for r in REPLICAS), timeout=20, what="the record on every replica")
+    stopped = []
     try:
+        for replica in REPLICAS:
+            answer = body_json(curl("http://%s/records/%d" % (web, record["id"])))
+            assert answer["read_from"] == "replica" and answer["server"] == replica, answer
+            host(replica).check_output("systemctl stop mariadb")
+            stopped.append(replica)
         answer = body_json(curl("http://%s/records/%d" % (web, record["id"])))
         assert answer["read_from"] == "primary" and answer["server"] == PRIMARY
-        assert "replica is unavailable" in answer["fallback"]
-        health = curl("http://%s/healthz" % web)
-        assert health["status"] == 200
-        assert body_json(health)["status"] == "degraded" and body_json(health)["replica"]["ok"] is False
+        assert answer["fallback"] == "no replica is available, read from the primary"
+        health = databases(WEB[0])
+        assert health["status"] == "degraded" and not any(r["ok"] for r in health["replicas"])
     finally:
-        host(REPLICA).check_output("systemctl start mariadb")
-    again = wait_until(lambda: (body_json(curl("http://%s/records/%d" % (web, record["id"])))
-                                if body_json(curl("http://%s/healthz" % web))["replica"]["ok"] else None),
-                       timeout=60, what="reads from the replica again")
-    assert again["read_from"] == "replica"
+        for replica in stopped:
+            host(replica).check_output("systemctl start mariadb")
+    wait_until(lambda: databases(WEB[0])["status"] == "ok", timeout=60, what="every replica back")
+    assert body_json(curl("http://%s/records/%d" % (web, record["id"])))["server"] == REPLICAS[0]
 
 
-def test_health_is_503_when_the_primary_is_down():
-    web = address(WEB[0])
+def test_without_the_primary_pages_and_reads_go_on_and_writes_get_a_json_503():
+    record = body_json(write("https://%s/records" % LAB.vips[0], "before-the-primary-stops"))
+    wait_until(lambda: sql(REPLICAS[0], "SELECT COUNT(*) FROM app.records WHERE id = %d" % record["id"]) == "1",
+               timeout=20, what="the record on the replica")
+    probes = [Probe(LAB, "https://%s%s" % (vip, path), rate=10, duration=12, insecure=True).start()
+              for vip in LAB.vips for path in ("/", "/records/%d" % record["id"])]
+    time.sleep(1)
     host(PRIMARY).check_output("systemctl stop mariadb")
     try:
-        answer = curl("http://%s/healthz" % web)
-        assert answer["status"] == 503
-        assert "primary database cannot be reached" in body_json(answer)["reason"]
+        time.sleep(3)
+        refused = write("https://%s/records" % LAB.vips[1], "while-the-primary-is-down")
+        assert refused["status"] == 503 and refused["headers"]["retry-after"] == "5"
+        assert "writes are unavailable" in body_json(refused)["error"]
+        assert "172.30." not in refused["body"], refused["body"]
+        assert curl("https://%s/healthz" % LAB.vips[0], "-k")["status"] == 200
+        reports = [probe.result() for probe in probes]
     finally:
         host(PRIMARY).check_output("systemctl start mariadb")
-    wait_until(lambda: curl("http://%s/healthz" % web)["status"] == 200, timeout=60, what="health back")
+    for report in reports:
+        assert report["failed"] == 0 and report["ok"] > 100, report["failures"][:5]
+    # No restart: the next write after the primary is back succeeds.
+    back = wait_until(lambda: write("https://%s/records" % LAB.vips[0], "primary-back")["status"] == 201,
+                      timeout=60, what="writes through the VIP again")
+    assert back
 
 
 @pytest.mark.parametrize("web", WEB)

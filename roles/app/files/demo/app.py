@@ -1,21 +1,29 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """alx.webstack demo application: one request through every tier.
 
-  GET  /               which web server answered, and the release it runs
-  GET  /healthz        200 with the state of primary and replica, 503 when the
-                       primary cannot be reached
-  POST /records        store a record (form field or JSON "note") on the primary
-  GET  /records/<id>   read a record from the replica; when the replica is down
-                       or failing, from the primary, and say so
+  GET  /                    which web server answered, and the release it runs
+  GET  /healthz             200 while this server can serve pages and reads: it
+                            does not depend on any database (the balancers'
+                            health check)
+  GET  /healthz/databases   the state of the primary and of each replica, with
+                            their errors: 200 while writes work, else 503 (nginx
+                            shows it to the balancers and monitoring only)
+  POST /records             store a record (form field or JSON "note") on the
+                            primary; without a primary, 503 with a JSON reason
+  GET  /records/<id>        read a record from a replica (the first that
+                            answers); when none does, from the primary, and say so
 
 Configuration comes from the environment (the app role's env file):
-DB_PRIMARY_HOST, DB_REPLICA_HOST, DB_PORT, DB_NAME, DB_USER,
-DB_PASSWORD, DB_CONNECT_TIMEOUT.
+DB_PRIMARY_HOST, DB_REPLICA_HOSTS (comma-separated), DB_PORT, DB_NAME,
+DB_USER, DB_PASSWORD, DB_CONNECT_TIMEOUT. Every request opens its own
+connections, so a database that comes back is used again at once. Database
+errors are logged, never sent to clients.
 """
 
 import json
 import os
 import socket
+import sys
 from urllib.parse import parse_qs
 
 import pymysql
@@ -33,11 +41,18 @@ SCHEMA = (
 )
 
 
-def connect(role):
-    """A connection to the primary or the replica, from the environment."""
-    host = os.environ.get("DB_PRIMARY_HOST" if role == "primary" else "DB_REPLICA_HOST")
+def replicas():
+    return [h.strip() for h in os.environ.get("DB_REPLICA_HOSTS", "").split(",") if h.strip()]
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def connect(host):
+    """A connection to one database server, with the settings of the environment."""
     if not host:
-        raise RuntimeError("no %s configured" % role)
+        raise RuntimeError("no database server configured")
     return pymysql.connect(
         host=host,
         port=int(os.environ.get("DB_PORT", "3306")),
@@ -52,24 +67,24 @@ def connect(role):
     )
 
 
-def probe(role):
+def probe(host):
     """Whether a server answers, and what it says about itself."""
     try:
-        conn = connect(role)
+        conn = connect(host)
     except Exception as err:  # any failure means "down", with its reason
-        return {"ok": False, "error": str(err)}
+        return {"address": host, "ok": False, "error": str(err)}
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT @@hostname AS server, @@read_only AS read_only")
             row = cur.fetchone()
-        return {"ok": True, "server": row["server"], "read_only": bool(row["read_only"])}
+        return {"address": host, "ok": True, "server": row["server"], "read_only": bool(row["read_only"])}
     except pymysql.err.MySQLError as err:
-        return {"ok": False, "error": str(err)}
+        return {"address": host, "ok": False, "error": str(err)}
     finally:
         conn.close()
 
 
-def respond(start_response, status, body, content_type="application/json"):
+def respond(start_response, status, body, content_type="application/json", headers=()):
     if not isinstance(body, (bytes, str)):
         body = json.dumps(body, indent=1, default=str) + "\n"
     if isinstance(body, str):
@@ -79,8 +94,16 @@ def respond(start_response, status, body, content_type="application/json"):
         ("Content-Length", str(len(body))),
         ("Cache-Control", "no-store"),
         ("X-App-Release", RELEASE),
+        *headers,
     ])
     return [body]
+
+
+def unavailable(start_response, what):
+    """503 with a reason a client can act on; the details stay in the log."""
+    return respond(start_response, "503 Service Unavailable",
+                   {"error": "%s: the database is not available, try again shortly" % what},
+                   headers=[("Retry-After", "5")])
 
 
 def index(environ, start_response):
@@ -89,13 +112,19 @@ def index(environ, start_response):
 
 
 def healthz(environ, start_response):
-    primary, replica = probe("primary"), probe("replica")
-    body = {"host": HOSTNAME, "release": RELEASE, "primary": primary, "replica": replica}
+    """This server can serve: the process answers. Databases do not count here,
+    so that losing one never takes every web server out of rotation at once."""
+    return respond(start_response, "200 OK", {"status": "ok", "host": HOSTNAME, "release": RELEASE})
+
+
+def healthz_databases(environ, start_response):
+    primary = probe(os.environ.get("DB_PRIMARY_HOST"))
+    found = [probe(host) for host in replicas()]
+    body = {"host": HOSTNAME, "release": RELEASE, "primary": primary, "replicas": found}
     if not primary["ok"]:
-        body["status"] = "unavailable"
-        body["reason"] = "the primary database cannot be reached: %s" % primary["error"]
+        body["status"] = "no-primary"
         return respond(start_response, "503 Service Unavailable", body)
-    body["status"] = "ok" if replica["ok"] else "degraded"
+    body["status"] = "ok" if found and all(r["ok"] for r in found) else "degraded"
     return respond(start_response, "200 OK", body)
 
 
@@ -115,9 +144,10 @@ def create_record(environ, start_response):
     if not note or len(note) > 255:
         return respond(start_response, "400 Bad Request", {"error": "note must be 1 to 255 characters"})
     try:
-        conn = connect("primary")
-    except Exception as err:
-        return respond(start_response, "503 Service Unavailable", {"error": "primary unavailable: %s" % err})
+        conn = connect(os.environ.get("DB_PRIMARY_HOST"))
+    except Exception as err:  # no primary: reads go on, writes wait for it
+        log("write refused, the primary cannot be reached: %s" % err)
+        return unavailable(start_response, "writes are unavailable")
     try:
         with conn.cursor() as cur:
             cur.execute(SCHEMA)
@@ -125,14 +155,17 @@ def create_record(environ, start_response):
             record_id = cur.lastrowid
             cur.execute("SELECT @@hostname AS server")
             server = cur.fetchone()["server"]
+    except pymysql.err.MySQLError as err:
+        log("write failed on the primary: %s" % err)
+        return unavailable(start_response, "the write failed")
     finally:
         conn.close()
     body = {"id": record_id, "note": note, "written_by": HOSTNAME, "written_to": server}
     return respond(start_response, "201 Created", body)
 
 
-def fetch(role, record_id):
-    conn = connect(role)
+def fetch(host, record_id):
+    conn = connect(host)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT id, note, written_by, created_at FROM records WHERE id = %s", (record_id,))
@@ -144,18 +177,17 @@ def fetch(role, record_id):
 
 
 def read_record(environ, start_response, record_id):
-    fallback = None
-    try:
-        row, server = fetch("replica", record_id)
-        source = "replica"
-    except Exception as err:  # replica down or failing: the primary answers
-        fallback = "the replica is unavailable (%s), read from the primary" % err
+    """From the first replica that answers; from the primary when none does."""
+    sources = [("replica", host) for host in replicas()] + [("primary", os.environ.get("DB_PRIMARY_HOST"))]
+    for source, host in sources:
         try:
-            row, server = fetch("primary", record_id)
-        except Exception as err2:
-            return respond(start_response, "503 Service Unavailable",
-                           {"error": "no database available: %s" % err2})
-        source = "primary"
+            row, server = fetch(host, record_id)
+            break
+        except Exception as err:  # down or failing: the next one answers
+            log("read from %s %s failed: %s" % (source, host, err))
+    else:
+        return unavailable(start_response, "reads are unavailable")
+    fallback = "no replica is available, read from the primary" if source == "primary" and replicas() else None
     if row is None:
         return respond(start_response, "404 Not Found",
                        {"error": "no record %d" % record_id, "read_from": source, "server": server})
@@ -172,6 +204,8 @@ def application(environ, start_response):
         return index(environ, start_response)
     if path == "/healthz":
         return healthz(environ, start_response)
+    if path == "/healthz/databases":
+        return healthz_databases(environ, start_response)
     if path == "/records" and method == "POST":
         return create_record(environ, start_response)
     if path.startswith("/records/") and method == "GET":
