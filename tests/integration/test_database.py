@@ -14,7 +14,8 @@ from labkit.commands import recap, wait_until
 from labkit import faults
 
 PRIMARY = group("mysql_primary")[0]
-REPLICA = group("mysql_replica")[0]
+REPLICAS = group("mysql_replica")
+REPLICA = REPLICAS[0]
 SOCKET = "/run/mysqld/mysqld.sock"
 
 
@@ -52,11 +53,12 @@ def records():
     return "app.replication_test"
 
 
-def test_row_written_on_primary_reaches_the_replica(records):
+@pytest.mark.parametrize("replica", REPLICAS)
+def test_row_written_on_primary_reaches_every_replica(records, replica):
     note = "row-%d" % time.time_ns()
     sql(PRIMARY, "INSERT INTO %s (note) VALUES ('%s')" % (records, note))
-    wait_until(lambda: sql(REPLICA, "SELECT COUNT(*) FROM %s WHERE note = '%s'" % (records, note)) == "1",
-               timeout=10, interval=0.2, what="row on the replica")
+    wait_until(lambda: sql(replica, "SELECT COUNT(*) FROM %s WHERE note = '%s'" % (records, note)) == "1",
+               timeout=10, interval=0.2, what="row on %s" % replica)
 
 
 @pytest.mark.parametrize("web", group("webservers"))
@@ -100,6 +102,15 @@ def test_module_reports_a_healthy_replica_with_a_numeric_lag(check_mode):
     assert result["status"]["io_thread"] == "running" and result["status"]["sql_thread"] == "running"
     assert result["status"]["read_only"] is True and result["status"]["gtid"] == "slave_pos"
     assert result["changed"] is False
+
+
+@pytest.mark.parametrize("replica", REPLICAS)
+def test_module_without_login_options_connects_as_the_mysql_client_does(replica):
+    """`ansible REPLICA -b -m alx.webstack.mysql_replication_check`: the socket of
+    the server's own configuration, as root."""
+    result = managed(replica).ansible("alx.webstack.mysql_replication_check", "", become=True)
+    assert result["healthy"] is True, result["problems"]
+    assert result["status"]["source_host"] == address(PRIMARY)
 
 
 def test_heartbeat_measures_the_delay_through_the_primary():
@@ -223,6 +234,6 @@ def test_second_run_changes_nothing_and_keeps_replication_running():
     uptime_before = int(sql(REPLICA, "SHOW GLOBAL STATUS LIKE 'Uptime'").split()[1])
     done = site("--tags", "database")
     changed = recap(done.stdout)
-    assert changed[PRIMARY] == 0 and changed[REPLICA] == 0, changed
+    assert all(changed[name] == 0 for name in [PRIMARY, *REPLICAS]), changed
     assert io_thread_id() == before, "the replication IO thread was restarted"
     assert int(sql(REPLICA, "SHOW GLOBAL STATUS LIKE 'Uptime'").split()[1]) >= uptime_before
