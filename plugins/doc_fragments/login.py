@@ -25,8 +25,13 @@ options:
   login_host:
     description:
       - Host of the server to check. Ignored when O(login_unix_socket) is set.
+      - When neither this nor O(login_unix_socket) is set, the module connects
+        as the C(mysql) client does on that host - through the socket the
+        server's own configuration names (C(my_print_defaults client mysqld)),
+        else the first of C(/run/mysqld/mysqld.sock),
+        C(/var/run/mysqld/mysqld.sock), C(/var/lib/mysql/mysql.sock),
+        C(/tmp/mysql.sock) that exists, else C(localhost) over TCP.
     type: str
-    default: localhost
   login_port:
     description:
       - TCP port of the server to check.
@@ -39,7 +44,7 @@ options:
   config_file:
     description:
       - An option file with a C([client]) section to read credentials from,
-        used only when it exists.
+        used only when it exists, and only for this server's connection.
     type: path
     default: ~/.my.cnf
   connect_timeout:

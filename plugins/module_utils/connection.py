@@ -6,6 +6,8 @@
 from __future__ import absolute_import, annotations, division, print_function
 
 import os
+import shutil
+import subprocess
 
 __metaclass__ = type
 
@@ -37,10 +39,47 @@ def login_argument_spec(prefix="login"):
     return {
         "%s_user" % prefix: dict(type="str"),
         "%s_password" % prefix: dict(type="str", no_log=True),
-        "%s_host" % prefix: dict(type="str", default="localhost"),
+        "%s_host" % prefix: dict(type="str"),
         "%s_port" % prefix: dict(type="int", default=3306),
         "%s_unix_socket" % prefix: dict(type="str"),
     }
+
+
+# Where servers put their socket when their configuration does not say
+# (Debian and Ubuntu, older Debian, the Red Hat family, a source build).
+SOCKET_CANDIDATES = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/var/lib/mysql/mysql.sock",
+                     "/tmp/mysql.sock")
+
+
+def default_socket():
+    """The local server's Unix socket as the mysql client finds it: the one its
+    configuration names (``my_print_defaults``), else the first of the usual
+    places that exists; None when there is none."""
+    tool = shutil.which("my_print_defaults")
+    if tool:
+        try:
+            out = subprocess.run([tool, "client", "mysqld"], capture_output=True, text=True, timeout=10,
+                                 check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        named = [line.split("=", 1)[1] for line in out.splitlines() if line.startswith("--socket=")]
+        if named and os.path.exists(named[-1]):
+            return named[-1]
+    for candidate in SOCKET_CANDIDATES:
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def target(params, prefix="login"):
+    """(host, port, socket) to connect to. For the local server (``login``)
+    without a host or socket: the socket the mysql client would use, else
+    localhost over TCP."""
+    host, port = params.get("%s_host" % prefix), params.get("%s_port" % prefix) or 3306
+    socket = params.get("%s_unix_socket" % prefix)
+    if not socket and not host and prefix == "login":
+        socket = default_socket()
+    return host or "localhost", port, socket
 
 
 TLS_ARGUMENT_SPEC = {
@@ -51,43 +90,61 @@ TLS_ARGUMENT_SPEC = {
     "client_key": dict(type="path", aliases=["ssl_key"], no_log=False),
     "check_hostname": dict(type="bool"),
 }
+TLS_OPTIONS = ("ca_cert", "client_cert", "client_key", "check_hostname")
+
+
+def tls_argument_spec(prefix):
+    """The TLS options of another server's connection (``PREFIX_ca_cert`` ...)."""
+    return {"%s_%s" % (prefix, name): dict(type=spec["type"], no_log=False) if name == "client_key"
+            else dict(type=spec["type"])
+            for name, spec in TLS_ARGUMENT_SPEC.items() if name in TLS_OPTIONS}
+
+
+def tls_params(params, prefix="login"):
+    """ca_cert, client_cert, client_key, check_hostname of this connection:
+    the plain options for the local server, PREFIX_* (without ``_login``) for another."""
+    name = "%s" if prefix == "login" else prefix.replace("_login", "") + "_%s"
+    return {option: params.get(name % option) for option in TLS_OPTIONS}
 
 
 def describe(params, prefix="login"):
     """Where a connection goes, for messages: a socket path or host:port."""
-    if params.get("%s_unix_socket" % prefix):
-        return "socket %s" % params["%s_unix_socket" % prefix]
-    return "%s:%s" % (params.get("%s_host" % prefix), params.get("%s_port" % prefix))
+    host, port, socket = target(params, prefix)
+    return "socket %s" % socket if socket else "%s:%s" % (host, port)
 
 
 def connect(params, prefix="login"):
     """Open an autocommit connection returning rows as dictionaries."""
     if not HAS_PYMYSQL:
         raise ConnectionFailure(missing_pymysql())
+    host, port, socket = target(params, prefix)
     kwargs = {
-        "host": params.get("%s_host" % prefix),
-        "port": params.get("%s_port" % prefix),
+        "host": host,
+        "port": port,
         "connect_timeout": params.get("connect_timeout", 10),
         "autocommit": True,
         "cursorclass": pymysql.cursors.DictCursor,
         "charset": "utf8mb4",
     }
-    if params.get("%s_unix_socket" % prefix):
-        kwargs["unix_socket"] = params["%s_unix_socket" % prefix]
+    if socket:
+        kwargs["unix_socket"] = socket
     if params.get("%s_user" % prefix) is not None:
         kwargs["user"] = params["%s_user" % prefix]
     if params.get("%s_password" % prefix) is not None:
         kwargs["password"] = params["%s_password" % prefix]
-    config_file = os.path.expanduser(params.get("config_file") or "")
+    # The local option file is for the local server only: its credentials are
+    # never sent to another server (the primary has its own options).
+    config_file = os.path.expanduser(params.get("config_file") or "") if prefix == "login" else ""
     if config_file and os.path.exists(config_file):
         kwargs["read_default_file"] = config_file
-    if params.get("ca_cert") or params.get("client_cert"):
+    tls = tls_params(params, prefix)
+    if tls["ca_cert"] or tls["client_cert"]:
         ssl = {}
         for option, key in (("ca_cert", "ca"), ("client_cert", "cert"), ("client_key", "key")):
-            if params.get(option):
-                ssl[key] = params[option]
-        if params.get("check_hostname") is not None:
-            ssl["check_hostname"] = params["check_hostname"]
+            if tls[option]:
+                ssl[key] = tls[option]
+        if tls["check_hostname"] is not None:
+            ssl["check_hostname"] = tls["check_hostname"]
         kwargs["ssl"] = ssl
     try:
         return pymysql.connect(**kwargs)

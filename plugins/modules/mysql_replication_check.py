@@ -109,6 +109,25 @@ options:
     description:
       - Socket of the primary, when it runs on the same host.
     type: str
+  primary_ca_cert:
+    description:
+      - CA certificate that signed the primary's TLS certificate; setting it
+        turns TLS on for the heartbeat connection. O(ca_cert) and
+        O(config_file) are for the replica's own connection only and are never
+        used for the primary.
+    type: path
+  primary_client_cert:
+    description:
+      - Client certificate for the primary.
+    type: path
+  primary_client_key:
+    description:
+      - Private key of O(primary_client_cert).
+    type: path
+  primary_check_hostname:
+    description:
+      - Whether the primary's certificate must match its host name.
+    type: bool
 notes:
   - The user needs C(REPLICATION CLIENT) (MySQL, MariaDB before 10.5),
     C(REPLICA MONITOR) (MariaDB 10.5.9 and newer), or C(SUPER).
@@ -117,9 +136,8 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Check the replica over the local socket as root
+- name: Check the local replica as the mysql client would connect (its socket, ~/.my.cnf)
   alx.webstack.mysql_replication_check:
-    login_unix_socket: /run/mysqld/mysqld.sock
 
 - name: Wait up to two minutes for a new replica to catch up
   alx.webstack.mysql_replication_check:
@@ -194,6 +212,15 @@ status:
     seconds_behind:
       description: The reported lag in seconds, or C(null).
       type: int
+    sql_delay:
+      description: Delay the replica applies on purpose (C(MASTER_DELAY)), in seconds; 0 for none.
+      type: int
+    io_state:
+      description: What the IO thread is doing, as the server says it (C(Slave_IO_State)).
+      type: str
+    sql_state:
+      description: What the SQL thread is doing, as the server says it (C(Slave_SQL_Running_State)).
+      type: str
     source_host:
       description: The source the replica follows.
       type: str
@@ -255,10 +282,10 @@ def argument_spec():
     )
     spec.update(connection.login_argument_spec("login"))
     primary = connection.login_argument_spec("primary_login")
-    primary["primary_login_host"].pop("default")
     primary["primary_login_port"].pop("default")
     spec.update(primary)
     spec.update(connection.TLS_ARGUMENT_SPEC)
+    spec.update(connection.tls_argument_spec("primary"))
     return spec
 
 

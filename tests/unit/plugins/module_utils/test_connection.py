@@ -51,3 +51,57 @@ def test_a_host_without_pymysql_is_named(monkeypatch):
     monkeypatch.setattr(connection, "HAS_PYMYSQL", False)
     with pytest.raises(connection.ConnectionFailure, match="PyMySQL is required on the host that runs this module"):
         connection.connect(TCP)
+
+
+def capture(monkeypatch) -> dict:
+    """pymysql.connect's arguments, for one call."""
+    seen = {}
+
+    def connect(**kwargs):
+        seen.update(kwargs)
+        return "connection"
+    monkeypatch.setattr(connection.pymysql, "connect", connect)
+    return seen
+
+
+def test_without_login_options_the_socket_of_the_servers_config_is_used(monkeypatch):
+    seen = capture(monkeypatch)
+    monkeypatch.setattr(connection.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(connection.subprocess, "run", lambda *a, **k: type("Done", (), {
+        "stdout": "--port=3306\n--socket=/srv/db/mysqld.sock\n"})())
+    monkeypatch.setattr(connection.os.path, "exists", lambda path: path == "/srv/db/mysqld.sock")
+    connection.connect({"config_file": ""})
+    assert seen["unix_socket"] == "/srv/db/mysqld.sock"
+
+
+def test_without_a_configured_socket_the_usual_places_are_tried(monkeypatch):
+    seen = capture(monkeypatch)
+    monkeypatch.setattr(connection.shutil, "which", lambda name: None)
+    monkeypatch.setattr(connection.os.path, "exists", lambda path: path == "/var/lib/mysql/mysql.sock")
+    connection.connect({"config_file": ""})
+    assert seen["unix_socket"] == "/var/lib/mysql/mysql.sock"
+    monkeypatch.setattr(connection.os.path, "exists", lambda path: False)
+    seen.clear()
+    connection.connect({"config_file": ""})
+    assert "unix_socket" not in seen and seen["host"] == "localhost"
+
+
+def test_a_login_host_is_used_as_given(monkeypatch):
+    seen = capture(monkeypatch)
+    connection.connect(TCP)
+    assert seen["host"] == "192.0.2.31" and "unix_socket" not in seen
+
+
+def test_local_credentials_and_tls_never_go_to_the_primary(tmp_path, monkeypatch):
+    seen = capture(monkeypatch)
+    option_file = tmp_path / "my.cnf"
+    option_file.write_text("[client]\nuser=root\npassword=local-secret\n")
+    params = {"config_file": str(option_file), "ca_cert": "/etc/local-ca.pem", "primary_login_host": "192.0.2.31",
+              "primary_login_port": 3306, "primary_login_user": "monitor", "primary_login_password": "m",
+              "primary_ca_cert": "/etc/primary-ca.pem", "primary_check_hostname": False}
+    connection.connect(params, prefix="primary_login")
+    assert "read_default_file" not in seen
+    assert seen["ssl"] == {"ca": "/etc/primary-ca.pem", "check_hostname": False}
+    seen.clear()
+    connection.connect(dict(params, login_unix_socket="/run/mysqld/mysqld.sock"))
+    assert seen["read_default_file"] == str(option_file) and seen["ssl"] == {"ca": "/etc/local-ca.pem"}

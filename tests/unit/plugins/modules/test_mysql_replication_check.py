@@ -114,3 +114,13 @@ def test_missing_pymysql_says_what_to_install(monkeypatch, capsys):
         module.main()
     out = json.loads(capsys.readouterr().out)
     assert "PyMySQL" in out["msg"] and "python3-pymysql" in out["msg"]
+
+
+def test_return_documents_every_key_the_module_returns(monkeypatch, capsys):
+    import yaml  # pylint: disable=import-outside-toplevel
+    documented = yaml.safe_load(module.RETURN)
+    _code, out = run(monkeypatch, capsys, {"login_unix_socket": "/run/mysqld/mysqld.sock"},
+                     server_cursor("mariadb-10.11", status_row("mariadb-10.11")))
+    returned = set(out) - {"changed", "invocation"}
+    assert returned == set(documented)
+    assert set(out["status"]) == set(documented["status"]["contains"])
