@@ -101,7 +101,7 @@ def _thread_state(value):
     return "stopped"
 
 
-def normalise(row, server, read_only=None, gtid_mode=None, gtid_slave_pos=None):
+def normalise(row, server, read_only=None, gtid_mode=None, gtid_slave_pos=None, super_read_only=None):
     """One status row, whatever the server, in one shape.
 
     MariaDB keeps the applied GTID position in @@gtid_slave_pos rather than in
@@ -137,6 +137,7 @@ def normalise(row, server, read_only=None, gtid_mode=None, gtid_slave_pos=None):
         "gtid_io_pos": _text(raw["gtid_io_pos"]),
         "gtid_executed": _text(raw["gtid_executed"]),
         "read_only": None if read_only is None else bool(int(read_only)),
+        "super_read_only": None if super_read_only is None else bool(int(super_read_only)),
     }
 
 
@@ -166,6 +167,8 @@ def problems(status, server, max_lag, require_gtid=True, require_read_only=True)
         found.append("Replication does not use GTIDs (the replica follows binary log file positions).")
     if require_read_only and status["read_only"] is False:
         found.append("read_only is OFF on the replica, so clients with write privileges can change it.")
+    elif require_read_only and status["super_read_only"] is False:
+        found.append("super_read_only is OFF on the replica, so users with SUPER or CONNECTION_ADMIN can change it.")
     return found
 
 
@@ -184,9 +187,11 @@ def read_status(cursor, server):
         cursor.execute("SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.gtid_slave_pos AS gtid_slave_pos")
         found = cursor.fetchone()
         return normalise(row, server, read_only=found["read_only"], gtid_slave_pos=found["gtid_slave_pos"])
-    cursor.execute("SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.gtid_mode AS gtid_mode")
+    cursor.execute("SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, "
+                   "@@GLOBAL.gtid_mode AS gtid_mode")
     found = cursor.fetchone()
-    return normalise(row, server, read_only=found["read_only"], gtid_mode=found["gtid_mode"])
+    return normalise(row, server, read_only=found["read_only"], gtid_mode=found["gtid_mode"],
+                     super_read_only=found["super_read_only"])
 
 
 def not_a_replica(server):

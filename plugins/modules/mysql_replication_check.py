@@ -19,7 +19,7 @@ description:
   - The replica is healthy when the IO and SQL threads run, neither reports an
     error, the lag is known and at most O(max_lag) (a lag of 0 is 0, not
     missing), GTID replication is in use (O(require_gtid)) and C(read_only) is
-    on (O(require_read_only)).
+    on, with C(super_read_only) on MySQL (O(require_read_only)).
   - Optionally waits up to O(wait_timeout) seconds for the replica to become
     healthy, and measures the real end-to-end delay with a heartbeat written on
     the primary (O(heartbeat)).
@@ -54,13 +54,16 @@ options:
     default: true
   require_read_only:
     description:
-      - Whether C(read_only) must be on, so that clients cannot write to the replica.
+      - Whether C(read_only) must be on, so that clients cannot write to the replica,
+        and on MySQL C(super_read_only) too, so that administrators cannot either.
     type: bool
     default: true
   wait_timeout:
     description:
       - Seconds to wait for the replica to become healthy, checking once a
         second. C(0) checks once.
+      - While waiting, a connection that cannot be made or that drops (a server
+        restarting) is tried again until the time is up.
     type: int
     default: 0
   report_only:
@@ -254,6 +257,9 @@ status:
     read_only:
       description: Whether C(read_only) is on.
       type: bool
+    super_read_only:
+      description: Whether C(super_read_only) is on (MySQL); C(null) on MariaDB, which has no such variable.
+      type: bool
   sample:
     flavor: mariadb
     io_thread: running
@@ -267,6 +273,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.alx.webstack.plugins.module_utils import connection, replication
+
+# Seconds between attempts while a connection cannot be made or has dropped.
+RETRY_INTERVAL = 1.0
 
 
 def argument_spec():
@@ -329,6 +338,44 @@ def measure_heartbeat(module, replica_cursor, status):
     return delay, None
 
 
+def read_healthy(module, params, deadline, result):
+    """Connect and wait for health until ``deadline``; (status, problems).
+
+    A connection that cannot be made or that drops while waiting (a server
+    restarting, say) is tried again until the deadline; after it, the module
+    fails saying why."""
+    while True:
+        try:
+            conn = connection.connect(params, "login")
+        except connection.ConnectionFailure as err:
+            if time.monotonic() >= deadline:
+                module.fail_json(msg=str(err), **result)
+            time.sleep(RETRY_INTERVAL)
+            continue
+        try:
+            cursor = conn.cursor()
+            server = replication.server_info(cursor)
+            status, found = replication.wait_healthy(
+                cursor, server, params["max_lag"], max(0.0, deadline - time.monotonic()),
+                params["require_gtid"], params["require_read_only"],
+            )
+            if status is not None and not found and params["heartbeat"] and not module.check_mode:
+                result["heartbeat_delay"], problem = measure_heartbeat(module, cursor, status)
+                if problem:
+                    found.append(problem)
+            return status, found
+        except connection.pymysql.err.OperationalError as err:
+            if time.monotonic() >= deadline:
+                module.fail_json(msg="Reading the replica status at %s failed: %s"
+                                 % (connection.describe(params), err), **result)
+        except connection.pymysql.err.MySQLError as err:
+            module.fail_json(msg="Reading the replica status at %s failed: %s"
+                             % (connection.describe(params), err), **result)
+        finally:
+            conn.close()
+        time.sleep(RETRY_INTERVAL)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     check_arguments(module)
@@ -338,29 +385,8 @@ def main():
     result = dict(changed=False, healthy=False, problems=[], status={}, lag=None,
                   heartbeat_delay=None, waited=0.0)
 
-    try:
-        conn = connection.connect(params, "login")
-    except connection.ConnectionFailure as err:
-        module.fail_json(msg=str(err), **result)
-
     started = time.monotonic()
-    try:
-        cursor = conn.cursor()
-        server = replication.server_info(cursor)
-        status, found = replication.wait_healthy(
-            cursor, server, params["max_lag"], params["wait_timeout"],
-            params["require_gtid"], params["require_read_only"],
-        )
-        if status is not None and not found and params["heartbeat"] and not module.check_mode:
-            result["heartbeat_delay"], problem = measure_heartbeat(module, cursor, status)
-            if problem:
-                found.append(problem)
-    except connection.pymysql.err.MySQLError as err:
-        module.fail_json(msg="Reading the replica status at %s failed: %s"
-                         % (connection.describe(params), err), **result)
-    finally:
-        conn.close()
-
+    status, found = read_healthy(module, params, started + params["wait_timeout"], result)
     result.update(
         healthy=not found,
         problems=found,

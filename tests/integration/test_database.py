@@ -183,14 +183,15 @@ def test_conflicting_row_breaks_the_sql_thread_and_the_error_is_reported(records
 
 
 def test_restarted_replica_catches_up(records):
+    marker = "while-restarting-%d" % time.time_ns()
     faults.restart(REPLICA)
     for n in range(20):
-        sql(PRIMARY, "INSERT INTO %s (note) VALUES ('while-restarting-%d')" % (records, n))
+        sql(PRIMARY, "INSERT INTO %s (note) VALUES ('%s-%d')" % (records, marker, n))
     wait_until(lambda: host(REPLICA).run("systemctl is-active mariadb").stdout.strip() == "active",
                timeout=120, what="mariadb running again on the replica")
     result = check(wait_timeout=120)
     assert result["healthy"], result["problems"]
-    assert sql(REPLICA, "SELECT COUNT(*) FROM %s WHERE note LIKE 'while-restarting-%%'" % records) == "20"
+    assert sql(REPLICA, "SELECT COUNT(*) FROM %s WHERE note LIKE '%s-%%'" % (records, marker)) == "20"
 
 
 def checksums(name: str, schema: str = "app") -> dict:

@@ -114,7 +114,8 @@ def status_row(server: str, **changes) -> dict:
     return row
 
 
-def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: str = "ON") -> MagicMock:
+def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: str = "ON",
+                  super_read_only: int = 1) -> MagicMock:
     """A DictCursor stand-in answering the statements the module sends.
 
     Every statement is recorded in ``cursor.statements``; a statement the
@@ -140,6 +141,8 @@ def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: 
                 variables["gtid_slave_pos"] = "0-1-42"
             if "@@GLOBAL.GTID_MODE" in upper:
                 variables["gtid_mode"] = gtid_mode
+            if "@@GLOBAL.SUPER_READ_ONLY" in upper:
+                variables["super_read_only"] = super_read_only
             answers["next"] = variables
         else:
             raise AssertionError("unexpected statement: %s" % sql)

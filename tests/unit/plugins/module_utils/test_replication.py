@@ -106,6 +106,20 @@ def test_read_only_off(server):
     assert found == ["read_only is OFF on the replica, so clients with write privileges can change it."]
 
 
+@pytest.mark.parametrize("server", ["mysql-8.0.36", "mysql-8.4"])
+def test_super_read_only_off_on_mysql(server):
+    status, found, _cursor = check(server, status_row(server), super_read_only=0)
+    assert status["read_only"] is True and status["super_read_only"] is False
+    assert found == ["super_read_only is OFF on the replica, so users with SUPER or CONNECTION_ADMIN can change it."]
+
+
+@pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8"])
+def test_mariadb_has_no_super_read_only(server):
+    status, _found, cursor = check(server, status_row(server))
+    assert status["super_read_only"] is None
+    assert not any("SUPER_READ_ONLY" in s.upper() for s in cursor.statements)
+
+
 @pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8"])
 def test_mariadb_gtid_off(server):
     status, found, _cursor = check(server, status_row(server, using_gtid="No"))

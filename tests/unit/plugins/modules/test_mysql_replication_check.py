@@ -124,3 +124,37 @@ def test_return_documents_every_key_the_module_returns(monkeypatch, capsys):
     returned = set(out) - {"changed", "invocation"}
     assert returned == set(documented)
     assert set(out["status"]) == set(documented["status"]["contains"])
+
+
+def test_a_dropped_connection_is_tried_again_while_waiting(monkeypatch, capsys):
+    """The server restarts while the module waits: the first connection drops,
+    the next one is refused, the third finds a healthy replica."""
+    import pymysql  # pylint: disable=import-outside-toplevel
+    healthy = server_cursor("mariadb-10.11", status_row("mariadb-10.11"))
+    dropping = MagicMock(name="cursor")
+    dropping.execute.side_effect = pymysql.err.OperationalError(2013, "Lost connection to server during query")
+    attempts = iter([dropping, connection.ConnectionFailure("Cannot reach the database server"), healthy])
+
+    def fake_connect(params, prefix="login"):
+        answer = next(attempts)
+        if isinstance(answer, Exception):
+            raise answer
+        conn = MagicMock(name="connection")
+        conn.cursor.return_value = answer
+        return conn
+
+    monkeypatch.setattr(connection, "connect", fake_connect)
+    monkeypatch.setattr(connection, "HAS_PYMYSQL", True)
+    monkeypatch.setattr(module, "RETRY_INTERVAL", 0.01)
+    with patch_module_args({"wait_timeout": 30}), pytest.raises(SystemExit) as exited:
+        module.main()
+    out = json.loads(capsys.readouterr().out)
+    assert exited.value.code == 0 and out["healthy"] is True
+
+
+def test_without_wait_a_dropped_connection_fails_at_once(monkeypatch, capsys):
+    import pymysql  # pylint: disable=import-outside-toplevel
+    dropping = MagicMock(name="cursor")
+    dropping.execute.side_effect = pymysql.err.OperationalError(2013, "Lost connection to server during query")
+    code, out = run(monkeypatch, capsys, {}, dropping)
+    assert code == 1 and "Lost connection" in out["msg"]
