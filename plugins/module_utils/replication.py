@@ -217,6 +217,44 @@ def wait_healthy(cursor, server, max_lag, timeout, require_gtid=True, require_re
         sleep(interval)
 
 
+def parse_mariadb_gtids(text):
+    """``0-31-42,1-31-7`` as {domain: (server_id, seq)}."""
+    found = {}
+    for part in (text or "").replace("\n", "").split(","):
+        part = part.strip()
+        if part:
+            domain, server_id, seq = (int(n) for n in part.split("-"))
+            found[domain] = (server_id, seq)
+    return found
+
+
+def mariadb_errant(replica_pos, primary_pos):
+    """The replica's last GTIDs per domain that the primary cannot have: a
+    domain the primary never wrote, a sequence number beyond the primary's,
+    or the primary's sequence number written by another server."""
+    replica, primary = parse_mariadb_gtids(replica_pos), parse_mariadb_gtids(primary_pos)
+    errant = []
+    for domain, (server_id, seq) in sorted(replica.items()):
+        theirs = primary.get(domain)
+        if theirs is None or seq > theirs[1] or (seq == theirs[1] and server_id != theirs[0]):
+            errant.append("%d-%d-%d" % (domain, server_id, seq))
+    return errant
+
+
+def errant_gtids(primary, replica, server):
+    """Transactions on the replica that the primary lacks (GTIDs), as a list."""
+    if server.flavor == "mariadb":
+        primary.execute("SELECT @@GLOBAL.gtid_binlog_pos AS pos")
+        primary_pos = _text(primary.fetchone()["pos"])
+        replica.execute("SELECT @@GLOBAL.gtid_binlog_pos AS pos")
+        return mariadb_errant(_text(replica.fetchone()["pos"]), primary_pos)
+    primary.execute("SELECT @@GLOBAL.gtid_executed AS gtids")
+    primary_set = _text(primary.fetchone()["gtids"])
+    replica.execute("SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, %s) AS errant", (primary_set,))
+    errant = _text(replica.fetchone()["errant"]).replace("\n", "")
+    return [part.strip() for part in errant.split(",") if part.strip()]
+
+
 def quote_table(name):
     """`db`.`table` for a validated db.table name."""
     if not TABLE_NAME.match(name or ""):

@@ -80,6 +80,15 @@ options:
         C(DELETE) on that table.
     type: bool
     default: false
+  errant_check:
+    description:
+      - With access to the primary (O(heartbeat), or O(primary_login_user) or
+        O(primary_login_unix_socket) set), report transactions the replica has
+        and the primary lacks (errant GTIDs) as a problem, naming them.
+      - MariaDB compares the last GTID of each replication domain in
+        C(gtid_binlog_pos); MySQL uses C(GTID_SUBTRACT) of C(gtid_executed).
+    type: bool
+    default: true
   heartbeat_table:
     description:
       - The heartbeat table as C(DATABASE.TABLE), with columns C(id) (primary
@@ -190,6 +199,13 @@ heartbeat_delay:
   returned: always
   type: float
   sample: 0.0123
+errant_gtids:
+  description: Transactions on the replica that the primary lacks; empty when
+    there are none, C(null) when the primary was not asked (see O(errant_check)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["0-2887667744-41"]
 waited:
   description: Seconds spent waiting for health.
   returned: always
@@ -288,6 +304,7 @@ def argument_spec():
         heartbeat=dict(type="bool", default=False),
         heartbeat_table=dict(type="str", default="alx_heartbeat.heartbeat"),
         heartbeat_timeout=dict(type="int", default=10),
+        errant_check=dict(type="bool", default=True),
     )
     spec.update(connection.login_argument_spec("login"))
     primary = connection.login_argument_spec("primary_login")
@@ -310,32 +327,50 @@ def check_arguments(module):
             module.fail_json(msg=str(err))
 
 
-def measure_heartbeat(module, replica_cursor, status):
-    """Heartbeat through the primary; returns (delay, problem or None)."""
+def primary_wanted(module):
+    """Whether to connect to the primary: for the heartbeat, or for the errant
+    check when the primary's login is given."""
+    params = module.params
+    heartbeat = params["heartbeat"] and not module.check_mode
+    login = params["primary_login_user"] or params["primary_login_unix_socket"]
+    return heartbeat or (params["errant_check"] and (params["heartbeat"] or login))
+
+
+def check_with_primary(module, replica_cursor, status, healthy):
+    """Over one connection to the primary: transactions the replica has and the
+    primary lacks (errant_check), then, while the replica is otherwise
+    healthy, the heartbeat. Returns (errant GTIDs or None, delay or None, problems)."""
     params = dict(module.params)
     params["primary_login_host"] = params["primary_login_host"] or status["source_host"]
     params["primary_login_port"] = params["primary_login_port"] or status["source_port"] or 3306
     try:
         primary = connection.connect(params, "primary_login")
     except connection.ConnectionFailure as err:
-        return None, "The heartbeat could not reach the primary: %s" % err
+        return None, None, ["The primary could not be reached: %s" % err]
+    errant, delay, found = None, None, []
     try:
         cursor = primary.cursor()
         primary_server = replication.server_info(cursor)
-        delay, gtid = replication.heartbeat(
-            cursor, replica_cursor, primary_server, params["heartbeat_table"], params["heartbeat_timeout"]
-        )
+        if params["errant_check"]:
+            errant = replication.errant_gtids(cursor, replica_cursor, primary_server)
+            if errant:
+                found.append("The replica has transactions the primary lacks (errant GTIDs %s): they were written"
+                             " on the replica itself, and a promotion or re-join must deal with them first."
+                             % ", ".join(errant))
+        if params["heartbeat"] and not module.check_mode and healthy and not found:
+            delay, gtid = replication.heartbeat(
+                cursor, replica_cursor, primary_server, params["heartbeat_table"], params["heartbeat_timeout"])
+            if delay is None:
+                found.append("The heartbeat (GTID %s) did not reach the replica within %d s." % (
+                    gtid, params["heartbeat_timeout"]))
+            elif delay > params["max_lag"]:
+                found.append("The heartbeat took %.3f s to reach the replica, above the limit of %d s." % (
+                    delay, params["max_lag"]))
     except Exception as err:  # the driver's errors carry the server's text
-        return None, "The heartbeat write on the primary failed: %s" % err
+        found.append("Checking through the primary failed: %s" % err)
     finally:
         primary.close()
-    if delay is None:
-        return None, "The heartbeat (GTID %s) did not reach the replica within %d s." % (
-            gtid, params["heartbeat_timeout"])
-    if delay > params["max_lag"]:
-        return delay, "The heartbeat took %.3f s to reach the replica, above the limit of %d s." % (
-            delay, params["max_lag"])
-    return delay, None
+    return errant, delay, found
 
 
 def read_healthy(module, params, deadline, result):
@@ -359,10 +394,10 @@ def read_healthy(module, params, deadline, result):
                 cursor, server, params["max_lag"], max(0.0, deadline - time.monotonic()),
                 params["require_gtid"], params["require_read_only"],
             )
-            if status is not None and not found and params["heartbeat"] and not module.check_mode:
-                result["heartbeat_delay"], problem = measure_heartbeat(module, cursor, status)
-                if problem:
-                    found.append(problem)
+            if status is not None and primary_wanted(module):
+                result["errant_gtids"], result["heartbeat_delay"], more = check_with_primary(
+                    module, cursor, status, healthy=not found)
+                found += more
             return status, found
         except connection.pymysql.err.OperationalError as err:
             if time.monotonic() >= deadline:
@@ -383,7 +418,7 @@ def main():
         module.fail_json(msg=connection.missing_pymysql())
     params = module.params
     result = dict(changed=False, healthy=False, problems=[], status={}, lag=None,
-                  heartbeat_delay=None, waited=0.0)
+                  heartbeat_delay=None, errant_gtids=None, waited=0.0)
 
     started = time.monotonic()
     status, found = read_healthy(module, params, started + params["wait_timeout"], result)

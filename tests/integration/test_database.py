@@ -122,6 +122,25 @@ def test_heartbeat_measures_the_delay_through_the_primary():
     assert config["mysql_monitor_password"] not in json.dumps(result)
 
 
+def test_a_write_on_the_replica_itself_is_named_as_an_errant_transaction():
+    config = settings()
+    primary_login = {"primary_login_user": config["mysql_monitor_user"],
+                     "primary_login_password": config["mysql_monitor_password"]}
+    assert check(**primary_login)["errant_gtids"] == []
+    # root may write in spite of read_only; the write is binlogged on the replica only.
+    sql(REPLICA, "CREATE DATABASE IF NOT EXISTS alx_errant")
+    try:
+        own = sql(REPLICA, "SELECT @@gtid_binlog_pos")
+        result = check(**primary_login)
+        assert result["healthy"] is False and result["errant_gtids"] == [own]
+        assert any("errant GTIDs %s" % own in p for p in result["problems"]), result["problems"]
+    finally:
+        # Forget the replica's own binary log, the errant transaction with it.
+        sql(REPLICA, "SET sql_log_bin = 0; DROP DATABASE IF EXISTS alx_errant; RESET MASTER")
+    wait_healthy()
+    assert check(**primary_login)["errant_gtids"] == []
+
+
 def test_community_mysql_agrees_with_the_module():
     theirs = managed(REPLICA).ansible(
         "community.mysql.mysql_replication", "mode=getreplica login_unix_socket=%s" % SOCKET, check=False, become=True)

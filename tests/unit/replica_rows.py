@@ -115,7 +115,7 @@ def status_row(server: str, **changes) -> dict:
 
 
 def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: str = "ON",
-                  super_read_only: int = 1) -> MagicMock:
+                  super_read_only: int = 1, binlog_pos: str = "0-1-42", errant: str = "") -> MagicMock:
     """A DictCursor stand-in answering the statements the module sends.
 
     Every statement is recorded in ``cursor.statements``; a statement the
@@ -135,6 +135,12 @@ def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: 
             answers["next"] = {"version": version}
         elif upper.startswith("SHOW SLAVE STATUS") or upper.startswith("SHOW REPLICA STATUS"):
             answers["next"] = row
+        elif "@@GLOBAL.GTID_BINLOG_POS" in upper:
+            answers["next"] = {"pos": binlog_pos}
+        elif "GTID_SUBTRACT" in upper:
+            answers["next"] = {"errant": errant}
+        elif "@@GLOBAL.GTID_EXECUTED AS GTIDS" in upper:
+            answers["next"] = {"gtids": "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42"}
         elif "@@GLOBAL.READ_ONLY" in upper:
             variables = {"read_only": read_only}
             if "@@GLOBAL.GTID_SLAVE_POS" in upper:

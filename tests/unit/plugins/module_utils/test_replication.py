@@ -238,3 +238,23 @@ def test_heartbeat_that_does_not_arrive_has_no_delay():
 def test_applied_gtids_come_from_where_each_server_keeps_them(server, executed):
     status, _found, _cursor = check(server, status_row(server))
     assert status["gtid_executed"] == executed
+
+
+@pytest.mark.parametrize("replica_pos, primary_pos, errant", [
+    ("0-31-42", "0-31-42", []),
+    ("0-31-40", "0-31-42", []),  # behind: nothing the primary lacks
+    ("0-32-43", "0-31-42", ["0-32-43"]),  # written on the replica
+    ("0-32-42", "0-31-42", ["0-32-42"]),  # same number, another server
+    ("0-31-42,1-32-5", "0-31-42", ["1-32-5"]),  # a domain the primary never wrote
+    ("", "0-31-42", []),
+])
+def test_mariadb_errant_gtids(replica_pos, primary_pos, errant):
+    assert replication.mariadb_errant(replica_pos, primary_pos) == errant
+
+
+def test_mysql_errant_gtids_come_from_gtid_subtract():
+    cursor = server_cursor("mysql-8.4", status_row("mysql-8.4"), errant="3e11fa47-71ca-11e1-9e33-c80aa9429562:43,\n"
+                                                                         "9b1a2c3d-0000-0000-0000-000000000001:1-2")
+    info = replication.server_info(cursor)
+    assert replication.errant_gtids(cursor, cursor, info) == [
+        "3e11fa47-71ca-11e1-9e33-c80aa9429562:43", "9b1a2c3d-0000-0000-0000-000000000001:1-2"]

@@ -158,3 +158,30 @@ def test_without_wait_a_dropped_connection_fails_at_once(monkeypatch, capsys):
     dropping.execute.side_effect = pymysql.err.OperationalError(2013, "Lost connection to server during query")
     code, out = run(monkeypatch, capsys, {}, dropping)
     assert code == 1 and "Lost connection" in out["msg"]
+
+
+def test_errant_transactions_are_a_problem_naming_them(monkeypatch, capsys):
+    """The replica's last GTID (its own write, 0-2-43) is beyond the primary's."""
+    cursors = {"login": server_cursor("mariadb-11.8", status_row("mariadb-11.8"), binlog_pos="0-2-43"),
+               "primary_login": server_cursor("mariadb-11.8", None, binlog_pos="0-1-42")}
+
+    def fake_connect(params, prefix="login"):
+        conn = MagicMock(name="connection to %s" % prefix)
+        conn.cursor.return_value = cursors[prefix]
+        return conn
+
+    monkeypatch.setattr(connection, "connect", fake_connect)
+    monkeypatch.setattr(connection, "HAS_PYMYSQL", True)
+    with patch_module_args({"primary_login_user": "monitor", "report_only": True}), pytest.raises(SystemExit):
+        module.main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["healthy"] is False and out["errant_gtids"] == ["0-2-43"]
+    assert "errant GTIDs 0-2-43" in out["problems"][0]
+    assert not any("REPLACE" in s for s in cursors["primary_login"].statements)
+
+
+def test_without_primary_access_errant_gtids_are_not_checked(monkeypatch, capsys):
+    cursor = server_cursor("mariadb-10.11", status_row("mariadb-10.11"))
+    code, out = run(monkeypatch, capsys, {}, cursor)
+    assert code == 0 and out["errant_gtids"] is None
+    assert not any("GTID_BINLOG_POS" in s.upper() for s in cursor.statements)
