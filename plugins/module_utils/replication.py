@@ -194,6 +194,12 @@ def read_status(cursor, server):
                      super_read_only=found["super_read_only"])
 
 
+def read_only(cursor):
+    """The server's read_only, whether it is a replica or not."""
+    cursor.execute("SELECT @@GLOBAL.read_only AS read_only")
+    return bool(int(cursor.fetchone()["read_only"]))
+
+
 def not_a_replica(server):
     return "This server is not a replica: %s returned no rows." % server.status_statement
 

@@ -199,6 +199,12 @@ heartbeat_delay:
   returned: always
   type: float
   sample: 0.0123
+read_only:
+  description: Whether the server has C(read_only) on, replica or not (a server
+    that follows no one and is writable runs as a primary).
+  returned: always
+  type: bool
+  sample: true
 errant_gtids:
   description: Transactions on the replica that the primary lacks; empty when
     there are none, C(null) when the primary was not asked (see O(errant_check)).
@@ -394,6 +400,7 @@ def read_healthy(module, params, deadline, result):
                 cursor, server, params["max_lag"], max(0.0, deadline - time.monotonic()),
                 params["require_gtid"], params["require_read_only"],
             )
+            result["read_only"] = status["read_only"] if status else replication.read_only(cursor)
             if status is not None and primary_wanted(module):
                 result["errant_gtids"], result["heartbeat_delay"], more = check_with_primary(
                     module, cursor, status, healthy=not found)
@@ -418,7 +425,7 @@ def main():
         module.fail_json(msg=connection.missing_pymysql())
     params = module.params
     result = dict(changed=False, healthy=False, problems=[], status={}, lag=None,
-                  heartbeat_delay=None, errant_gtids=None, waited=0.0)
+                  heartbeat_delay=None, errant_gtids=None, read_only=None, waited=0.0)
 
     started = time.monotonic()
     status, found = read_healthy(module, params, started + params["wait_timeout"], result)

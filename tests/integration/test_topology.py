@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 import yaml
-from conftest import LAB, PROJECT, address, group, host, inventory_file, site, sql
+from conftest import LAB, PROJECT, address, group, host, inventory_file, site, sql, variables
 from labkit.commands import playbook, recap, run, said, wait_until
 
 LBS = group("loadbalancers")
@@ -44,14 +44,19 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_topology_stops_before_any_change_with_one_sentence(case):
-    args, sentence = BAD[case]
+def refused(sentence: str, *args: str) -> None:
+    """site.yml stops in preflight, saying ``sentence``, and changes nothing."""
     done = site(*args, succeed=False)
     assert done.returncode != 0
     assert sentence in said(done), said(done)[-3000:]
     changed = recap(done.stdout)
     assert changed and all(count == 0 for count in changed.values()), changed
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_topology_stops_before_any_change_with_one_sentence(case):
+    args, sentence = BAD[case]
+    refused(sentence, *args)
 
 
 def served_by(vip: str) -> set:
@@ -83,6 +88,36 @@ def test_renamed_web_group_gives_the_same_stack():
         assert served_by(LAB.vips[0]) == set(WEB)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_replica_that_runs_as_a_primary_is_not_demoted_nor_seeded_over():
+    """What a promotion leaves behind: the inventory's replica follows no one and
+    is writable. site.yml with that inventory must not touch it."""
+    replica = REPLICAS[-1]
+    sql(replica, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF")
+    try:
+        sql(replica, "SET sql_log_bin = 0; CREATE DATABASE IF NOT EXISTS alx_promoted")
+        refused("%s is in 'mysql_replica' but runs as a primary: it is writable and follows no one"
+                                % replica)
+        assert sql(replica, "SELECT @@read_only") == "0"
+        assert sql(replica, "SHOW DATABASES LIKE 'alx_promoted'") == "alx_promoted"
+    finally:
+        sql(replica, "SET sql_log_bin = 0; DROP DATABASE IF EXISTS alx_promoted; SET GLOBAL read_only = ON")
+        config = variables(PRIMARY)
+        sql(replica, "CHANGE MASTER TO MASTER_HOST = '%s', MASTER_USER = '%s', MASTER_PASSWORD = '%s', "
+                     "MASTER_USE_GTID = slave_pos; START SLAVE" % (
+                         address(PRIMARY), config["mysql_replication_user"], config["mysql_replication_password"]))
+    site("--tags", "database")
+
+
+def test_a_primary_that_follows_another_server_is_not_touched():
+    sql(PRIMARY, "CHANGE MASTER TO MASTER_HOST = '%s', MASTER_USE_GTID = slave_pos" % address(REPLICAS[0]))
+    try:
+        refused("%s is in 'mysql_primary' but replicates from %s: it is a replica now"
+                                % (PRIMARY, address(REPLICAS[0])))
+    finally:
+        sql(PRIMARY, "RESET SLAVE ALL")
+    site("--tags", "database")
 
 
 # Named to sort after the lab network: Docker keeps the default route on the first.

@@ -185,3 +185,9 @@ def test_without_primary_access_errant_gtids_are_not_checked(monkeypatch, capsys
     code, out = run(monkeypatch, capsys, {}, cursor)
     assert code == 0 and out["errant_gtids"] is None
     assert not any("GTID_BINLOG_POS" in s.upper() for s in cursor.statements)
+
+
+def test_a_server_that_is_not_a_replica_reports_whether_it_is_writable(monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, {"report_only": True}, server_cursor("mariadb-10.11", None, read_only=0))
+    assert code == 0 and out["status"] == {} and out["read_only"] is False
+    assert "not a replica" in out["problems"][0]
