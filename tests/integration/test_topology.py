@@ -97,8 +97,7 @@ def test_a_replica_that_runs_as_a_primary_is_not_demoted_nor_seeded_over():
     sql(replica, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF")
     try:
         sql(replica, "SET sql_log_bin = 0; CREATE DATABASE IF NOT EXISTS alx_promoted")
-        refused("%s is in 'mysql_replica' but runs as a primary: it is writable and follows no one"
-                                % replica)
+        refused("%s is in 'mysql_replica' but runs as a primary: it is writable and follows no one" % replica)
         assert sql(replica, "SELECT @@read_only") == "0"
         assert sql(replica, "SHOW DATABASES LIKE 'alx_promoted'") == "alx_promoted"
     finally:
@@ -114,7 +113,7 @@ def test_a_primary_that_follows_another_server_is_not_touched():
     sql(PRIMARY, "CHANGE MASTER TO MASTER_HOST = '%s', MASTER_USE_GTID = slave_pos" % address(REPLICAS[0]))
     try:
         refused("%s is in 'mysql_primary' but replicates from %s: it is a replica now"
-                                % (PRIMARY, address(REPLICAS[0])))
+                % (PRIMARY, address(REPLICAS[0])))
     finally:
         sql(PRIMARY, "RESET SLAVE ALL")
     site("--tags", "database")

@@ -253,8 +253,8 @@ def test_mariadb_errant_gtids(replica_pos, primary_pos, errant):
 
 
 def test_mysql_errant_gtids_come_from_gtid_subtract():
-    cursor = server_cursor("mysql-8.4", status_row("mysql-8.4"), errant="3e11fa47-71ca-11e1-9e33-c80aa9429562:43,\n"
-                                                                         "9b1a2c3d-0000-0000-0000-000000000001:1-2")
+    errant = "3e11fa47-71ca-11e1-9e33-c80aa9429562:43,\n9b1a2c3d-0000-0000-0000-000000000001:1-2"
+    cursor = server_cursor("mysql-8.4", status_row("mysql-8.4"), errant=errant)
     info = replication.server_info(cursor)
     assert replication.errant_gtids(cursor, cursor, info) == [
         "3e11fa47-71ca-11e1-9e33-c80aa9429562:43", "9b1a2c3d-0000-0000-0000-000000000001:1-2"]
