@@ -89,15 +89,18 @@ class Lab:
 
     # --- the virtual IPs --------------------------------------------------------------------
 
-    def holder(self, vip: str) -> str | None:
-        """The running balancer that holds ``vip`` now, or None."""
-        for lb in self.balancers:
-            if self.running(lb) and re.search(r" %s/" % re.escape(vip), self.sh(lb, "ip -o -4 addr show", check=False)):
-                return lb
-        return None
-
     def holders(self) -> dict[str, str | None]:
-        return {vip: self.holder(vip) for vip in self.vips}
+        """Which balancer holds each VIP now (None when none does). Each
+        balancer's addresses are read once; a stopped or paused container
+        answers nothing, so it holds nothing."""
+        held = {lb: self.sh(lb, "ip -o -4 addr show", check=False) for lb in self.balancers}
+        return {vip: next((lb for lb, addresses in held.items() if re.search(r" %s/" % re.escape(vip), addresses)),
+                          None)
+                for vip in self.vips}
+
+    def holder(self, vip: str) -> str | None:
+        """The balancer that holds ``vip`` now, or None."""
+        return self.holders()[vip]
 
     def steady(self) -> dict[str, str]:
         """Where the VIPs live when nothing is broken: the n-th VIP on the
