@@ -107,10 +107,13 @@ def tls_params(params, prefix="login"):
     return {option: params.get(name % option) for option in TLS_OPTIONS}
 
 
+def _where(host, port, socket):
+    return "socket %s" % socket if socket else "%s:%s" % (host, port)
+
+
 def describe(params, prefix="login"):
     """Where a connection goes, for messages: a socket path or host:port."""
-    host, port, socket = target(params, prefix)
-    return "socket %s" % socket if socket else "%s:%s" % (host, port)
+    return _where(*target(params, prefix))
 
 
 def connect(params, prefix="login"):
@@ -118,6 +121,7 @@ def connect(params, prefix="login"):
     if not HAS_PYMYSQL:
         raise ConnectionFailure(missing_pymysql())
     host, port, socket = target(params, prefix)
+    where = _where(host, port, socket)
     kwargs = {
         "host": host,
         "port": port,
@@ -151,7 +155,6 @@ def connect(params, prefix="login"):
     except pymysql.err.OperationalError as err:
         code = err.args[0] if err.args else None
         text = err.args[1] if len(err.args) > 1 else str(err)
-        where = describe(params, prefix)
         if code == 1045:
             raise ConnectionFailure(
                 "Access denied for user %r at %s (check %s_user and %s_password): %s"
@@ -161,4 +164,4 @@ def connect(params, prefix="login"):
             raise ConnectionFailure("Cannot reach the database server at %s: %s" % (where, text))
         raise ConnectionFailure("Connecting to %s failed with error %s: %s" % (where, code, text))
     except (pymysql.err.MySQLError, OSError) as err:
-        raise ConnectionFailure("Connecting to %s failed: %s" % (describe(params, prefix), err))
+        raise ConnectionFailure("Connecting to %s failed: %s" % (where, err))

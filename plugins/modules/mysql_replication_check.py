@@ -406,13 +406,11 @@ def read_healthy(module, params, deadline, result):
                     module, cursor, status, healthy=not found)
                 found += more
             return status, found
-        except connection.pymysql.err.OperationalError as err:
-            if time.monotonic() >= deadline:
+        except connection.pymysql.err.MySQLError as err:
+            # A dropped connection (OperationalError) is tried again while there is time.
+            if not isinstance(err, connection.pymysql.err.OperationalError) or time.monotonic() >= deadline:
                 module.fail_json(msg="Reading the replica status at %s failed: %s"
                                  % (connection.describe(params), err), **result)
-        except connection.pymysql.err.MySQLError as err:
-            module.fail_json(msg="Reading the replica status at %s failed: %s"
-                             % (connection.describe(params), err), **result)
         finally:
             conn.close()
         time.sleep(RETRY_INTERVAL)
