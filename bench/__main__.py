@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import baselines, report
+from bench import report
 from bench.load import log
 from bench.sections import SECTIONS
 from labkit.commands import ROOT, run
@@ -99,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
                 log("== %s done in %.0f s" % (name, time.monotonic() - started))
             results["versions"] = versions(lab)
         finally:
-            baselines.stop_packaged_haproxy(lab)
             if not was_running and "site" in sections:
                 log("removing the lab, which was not running before")
                 run(["molecule", "destroy"], check=False)
