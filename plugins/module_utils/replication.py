@@ -16,6 +16,9 @@ import time
 __metaclass__ = type
 
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_$]+\.[A-Za-z0-9_$]+$")
+MARIADB_GTID = re.compile(r"^\d+-\d+-\d+$")
+SERVER_UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+GTID_TAG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 
 # Normalised name -> column names, newest first. MariaDB (all versions) and
 # MySQL before 8.0.22 use the Slave_/Master_ names; MySQL 8.0.22 and newer use
@@ -38,6 +41,7 @@ COLUMNS = {
     "auto_position": ("auto_position",),
     "gtid_io_pos": ("gtid_io_pos", "retrieved_gtid_set"),
     "gtid_executed": ("executed_gtid_set",),
+    "connection_name": ("channel_name", "connection_name"),
 }
 
 
@@ -57,7 +61,14 @@ class ServerInfo:
 
     @property
     def status_statement(self):
+        """One row per source: MariaDB's named connections, MySQL's channels."""
+        if self.flavor == "mariadb":
+            return "SHOW ALL SLAVES STATUS"
         return "SHOW REPLICA STATUS" if self.replica_keywords else "SHOW SLAVE STATUS"
+
+    @property
+    def connection_word(self):
+        return "connection" if self.flavor == "mariadb" else "channel"
 
     @property
     def thread_names(self):
@@ -118,6 +129,7 @@ def normalise(row, server, read_only=None, gtid_mode=None, gtid_slave_pos=None, 
         if gtid_mode is not None and _text(gtid_mode).upper() != "ON":
             gtid = "no"
     return {
+        "connection_name": _text(raw["connection_name"]),
         "flavor": server.flavor,
         "server_version": server.version_string,
         "io_thread": _thread_state(raw["io_running"]),
@@ -177,21 +189,24 @@ def server_info(cursor):
     return ServerInfo(_text(cursor.fetchone()["version"]))
 
 
-def read_status(cursor, server):
-    """Normalised replica status, or None when the server is not a replica."""
+def read_statuses(cursor, server):
+    """Normalised status of every source the server replicates from (one for
+    each MariaDB named connection or MySQL channel); empty when it is not a
+    replica."""
     cursor.execute(server.status_statement)
-    row = cursor.fetchone()
-    if not row:
-        return None
+    rows = list(cursor.fetchall() or [])
+    if not rows:
+        return []
     if server.flavor == "mariadb":
         cursor.execute("SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.gtid_slave_pos AS gtid_slave_pos")
         found = cursor.fetchone()
-        return normalise(row, server, read_only=found["read_only"], gtid_slave_pos=found["gtid_slave_pos"])
+        return [normalise(row, server, read_only=found["read_only"], gtid_slave_pos=found["gtid_slave_pos"])
+                for row in rows]
     cursor.execute("SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, "
                    "@@GLOBAL.gtid_mode AS gtid_mode")
     found = cursor.fetchone()
-    return normalise(row, server, read_only=found["read_only"], gtid_mode=found["gtid_mode"],
-                     super_read_only=found["super_read_only"])
+    return [normalise(row, server, read_only=found["read_only"], gtid_mode=found["gtid_mode"],
+                      super_read_only=found["super_read_only"]) for row in rows]
 
 
 def read_only(cursor):
@@ -204,22 +219,38 @@ def not_a_replica(server):
     return "This server is not a replica: %s returned no rows." % server.status_statement
 
 
-def evaluate(cursor, server, max_lag, require_gtid=True, require_read_only=True):
-    """Read the status once and judge it: (status or None, problems)."""
-    status = read_status(cursor, server)
-    if status is None:
-        return None, [not_a_replica(server)]
-    return status, problems(status, server, max_lag, require_gtid, require_read_only)
+def evaluate(cursor, server, max_lag, require_gtid=True, require_read_only=True, connection_name=None):
+    """Read the status once and judge every source, or only the one named
+    ``connection_name``: (statuses, problems). With several sources each
+    problem names the connection (channel) it belongs to."""
+    statuses = read_statuses(cursor, server)
+    if not statuses:
+        return [], [not_a_replica(server)]
+    if connection_name is not None:
+        chosen = [status for status in statuses if status["connection_name"] == connection_name]
+        if not chosen:
+            names = ", ".join("'%s'" % status["connection_name"] for status in statuses)
+            return statuses, ["The server has no replication %s named '%s' (it has %s)."
+                              % (server.connection_word, connection_name, names)]
+        statuses = chosen
+    found = []
+    for status in statuses:
+        judged = problems(status, server, max_lag, require_gtid, require_read_only)
+        if len(statuses) > 1:
+            judged = ["%s '%s': %s" % (server.connection_word.capitalize(), status["connection_name"], text)
+                      for text in judged]
+        found += judged
+    return statuses, found
 
 
 def wait_healthy(cursor, server, max_lag, timeout, require_gtid=True, require_read_only=True,
-                 interval=1.0, clock=time.monotonic, sleep=time.sleep):
+                 connection_name=None, interval=1.0, clock=time.monotonic, sleep=time.sleep):
     """Evaluate until healthy or ``timeout`` seconds have passed; the last result wins."""
     deadline = clock() + max(0, timeout)
     while True:
-        status, found = evaluate(cursor, server, max_lag, require_gtid, require_read_only)
-        if not found or status is None or clock() >= deadline:
-            return status, found
+        statuses, found = evaluate(cursor, server, max_lag, require_gtid, require_read_only, connection_name)
+        if not found or not statuses or clock() >= deadline:
+            return statuses, found
         sleep(interval)
 
 
@@ -291,3 +322,57 @@ def heartbeat(primary, replica, primary_server, table, timeout, clock=time.monot
     if _int_or_none(replica.fetchone()["waited"]) != 0:
         return None, gtid
     return round(clock() - started, 4), gtid
+
+
+def parse_gtid_set(text):
+    """A GTID position (MariaDB ``0-1-42,1-2-7``) or set (MySQL
+    ``uuid:1-5:7,uuid:tag:1-3``) as {source: [(first, last), ...]}: a MariaDB
+    domain counts as every sequence number up to its last one."""
+    found = {}
+    for part in (text or "").replace("\n", "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if ":" not in part:
+            if not MARIADB_GTID.match(part):
+                raise ValueError("%r is not DOMAIN-SERVER-SEQUENCE" % part)
+            domain, _server_id, seq = part.split("-")
+            found.setdefault("domain %s" % int(domain), []).append((1, int(seq)))
+            continue
+        fields = part.split(":")
+        if not SERVER_UUID.match(fields[0]):
+            raise ValueError("%r does not start with a server UUID" % part)
+        source, ranges = [fields[0].lower()], []
+        for field in fields[1:]:
+            if re.match(r"^\d+(-\d+)?$", field):
+                first, _dash, last = field.partition("-")
+                ranges.append((int(first), int(last or first)))
+            elif GTID_TAG.match(field):
+                source.append(field.lower())
+            else:
+                raise ValueError("%r: %r is neither an interval nor a tag" % (part, field))
+        found.setdefault(":".join(source), []).extend(ranges)
+    return found
+
+
+def gtid_covers(text, other):
+    """Whether the GTIDs ``text`` include every transaction of ``other``."""
+    ours, theirs = parse_gtid_set(text), parse_gtid_set(other)
+    for source, ranges in theirs.items():
+        mine = sorted(ours.get(source, []))
+        for first, last in ranges:
+            # Walk our sorted intervals, extending ``reach`` while they touch.
+            reach = first - 1
+            for start, end in mine:
+                if start <= reach + 1 and end > reach:
+                    reach = end
+            if reach < last:
+                return False
+    return True
+
+
+def most_advanced(positions):
+    """The names in ``positions`` (name -> GTIDs) whose GTIDs include every
+    other's, in the order given; empty when they have diverged."""
+    return [name for name, gtids in positions.items()
+            if all(gtid_covers(gtids, other) for other in positions.values())]

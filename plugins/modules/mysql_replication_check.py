@@ -20,6 +20,9 @@ description:
     error, the lag is known and at most O(max_lag) (a lag of 0 is 0, not
     missing), GTID replication is in use (O(require_gtid)) and C(read_only) is
     on, with C(super_read_only) on MySQL (O(require_read_only)).
+  - A replica of several sources (MariaDB named connections, MySQL channels)
+    is healthy when every source is; O(connection_name) checks one of them.
+    Each source is reported in RV(connections).
   - Optionally waits up to O(wait_timeout) seconds for the replica to become
     healthy, and measures the real end-to-end delay with a heartbeat written on
     the primary (O(heartbeat)).
@@ -66,6 +69,13 @@ options:
         restarting) is tried again until the time is up.
     type: int
     default: 0
+  connection_name:
+    description:
+      - Check only this source of a multi-source replica: a MariaDB named
+        connection or a MySQL channel. The default connection (channel) is
+        named by the empty string.
+      - By default every source is checked.
+    type: str
   report_only:
     description:
       - Return the result without failing when the replica is unhealthy.
@@ -85,6 +95,8 @@ options:
       - With access to the primary (O(heartbeat), or O(primary_login_user) or
         O(primary_login_unix_socket) set), report transactions the replica has
         and the primary lacks (errant GTIDs) as a problem, naming them.
+      - On a server that is not a replica (an old primary about to re-join, say)
+        this needs O(primary_login_host) or O(primary_login_unix_socket).
       - MariaDB compares the last GTID of each replication domain in
         C(gtid_binlog_pos); MySQL uses C(GTID_SUBTRACT) of C(gtid_executed).
     type: bool
@@ -102,8 +114,9 @@ options:
     default: 10
   primary_login_host:
     description:
-      - Host of the primary for the heartbeat. Defaults to the source the
-        replica replicates from.
+      - Host of the primary for the heartbeat and the errant check. Defaults to
+        the source the replica replicates from (with several sources, the
+        first one checked).
     type: str
   primary_login_port:
     description:
@@ -189,7 +202,8 @@ problems:
   elements: str
   sample: ["The SQL thread is not running (Slave_SQL_Running: No), so received changes are not applied."]
 lag:
-  description: Seconds the replica is behind as the server reports it, C(null) when unknown.
+  description: Seconds the replica is behind as the server reports it (the
+    largest of its sources), C(null) when unknown.
   returned: always
   type: int
   sample: 0
@@ -212,16 +226,27 @@ errant_gtids:
   type: list
   elements: str
   sample: ["0-2887667744-41"]
+connections:
+  description: The normalised status of each source checked, in the shape of
+    RV(status); empty when the server is not a replica.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"connection_name": "", "io_thread": "running", "sql_thread": "running"}]
 waited:
   description: Seconds spent waiting for health.
   returned: always
   type: float
   sample: 0.0
 status:
-  description: The normalised replica status; empty when the server is not a replica.
+  description: The normalised replica status of the (first) source checked;
+    empty when the server is not a replica.
   returned: always
   type: dict
   contains:
+    connection_name:
+      description: The MariaDB connection name or MySQL channel; empty for the default one.
+      type: str
     flavor:
       description: C(mariadb) or C(mysql).
       type: str
@@ -311,6 +336,7 @@ def argument_spec():
         heartbeat_table=dict(type="str", default="alx_heartbeat.heartbeat"),
         heartbeat_timeout=dict(type="int", default=10),
         errant_check=dict(type="bool", default=True),
+        connection_name=dict(type="str"),
     )
     spec.update(connection.login_argument_spec("login"))
     primary = connection.login_argument_spec("primary_login")
@@ -333,10 +359,14 @@ def check_arguments(module):
             module.fail_json(msg=str(err))
 
 
-def primary_wanted(module):
+def primary_wanted(module, status):
     """Whether to connect to the primary: for the heartbeat, or for the errant
-    check when the primary's login is given."""
+    check when the primary's login is given (and, on a server that is not a
+    replica, where the primary is)."""
     params = module.params
+    if status is None:
+        where = params["primary_login_host"] or params["primary_login_unix_socket"]
+        return bool(params["errant_check"] and where)
     heartbeat = params["heartbeat"] and not module.check_mode
     login = params["primary_login_user"] or params["primary_login_unix_socket"]
     return heartbeat or (params["errant_check"] and (params["heartbeat"] or login))
@@ -347,8 +377,9 @@ def check_with_primary(module, replica_cursor, status, healthy):
     primary lacks (errant_check), then, while the replica is otherwise
     healthy, the heartbeat. Returns (errant GTIDs or None, delay or None, problems)."""
     params = dict(module.params)
-    params["primary_login_host"] = params["primary_login_host"] or status["source_host"]
-    params["primary_login_port"] = params["primary_login_port"] or status["source_port"] or 3306
+    status = status or {}
+    params["primary_login_host"] = params["primary_login_host"] or status.get("source_host")
+    params["primary_login_port"] = params["primary_login_port"] or status.get("source_port") or 3306
     try:
         primary = connection.connect(params, "primary_login")
     except connection.ConnectionFailure as err:
@@ -360,10 +391,11 @@ def check_with_primary(module, replica_cursor, status, healthy):
         if params["errant_check"]:
             errant = replication.errant_gtids(cursor, replica_cursor, primary_server)
             if errant:
-                found.append("The replica has transactions the primary lacks (errant GTIDs %s): they were written"
-                             " on the replica itself, and a promotion or re-join must deal with them first."
+                found.append("The server has transactions the primary lacks (errant GTIDs %s): they were written"
+                             " on it directly, and a promotion or re-join must deal with them first."
                              % ", ".join(errant))
-        if params["heartbeat"] and not module.check_mode and healthy and not found:
+        heartbeat = params["heartbeat"] and not module.check_mode and status
+        if heartbeat and healthy and not found:
             delay, gtid = replication.heartbeat(
                 cursor, replica_cursor, primary_server, params["heartbeat_table"], params["heartbeat_timeout"])
             if delay is None:
@@ -380,7 +412,7 @@ def check_with_primary(module, replica_cursor, status, healthy):
 
 
 def read_healthy(module, params, deadline, result):
-    """Connect and wait for health until ``deadline``; (status, problems).
+    """Connect and wait for health until ``deadline``; (statuses, problems).
 
     A connection that cannot be made or that drops while waiting (a server
     restarting, say) is tried again until the deadline; after it, the module
@@ -396,16 +428,17 @@ def read_healthy(module, params, deadline, result):
         try:
             cursor = conn.cursor()
             server = replication.server_info(cursor)
-            status, found = replication.wait_healthy(
+            statuses, found = replication.wait_healthy(
                 cursor, server, params["max_lag"], max(0.0, deadline - time.monotonic()),
-                params["require_gtid"], params["require_read_only"],
+                params["require_gtid"], params["require_read_only"], params["connection_name"],
             )
+            status = statuses[0] if statuses else None
             result["read_only"] = status["read_only"] if status else replication.read_only(cursor)
-            if status is not None and primary_wanted(module):
+            if primary_wanted(module, status):
                 result["errant_gtids"], result["heartbeat_delay"], more = check_with_primary(
                     module, cursor, status, healthy=not found)
                 found += more
-            return status, found
+            return statuses, found
         except connection.pymysql.err.MySQLError as err:
             # A dropped connection (OperationalError) is tried again while there is time.
             if not isinstance(err, connection.pymysql.err.OperationalError) or time.monotonic() >= deadline:
@@ -422,16 +455,20 @@ def main():
     if not connection.HAS_PYMYSQL:
         module.fail_json(msg=connection.missing_pymysql())
     params = module.params
-    result = dict(changed=False, healthy=False, problems=[], status={}, lag=None,
+    result = dict(changed=False, healthy=False, problems=[], status={}, connections=[], lag=None,
                   heartbeat_delay=None, errant_gtids=None, read_only=None, waited=0.0)
 
     started = time.monotonic()
-    status, found = read_healthy(module, params, started + params["wait_timeout"], result)
+    statuses, found = read_healthy(module, params, started + params["wait_timeout"], result)
+    status = statuses[0] if statuses else {}
+    lags = [one["seconds_behind"] for one in statuses]
     result.update(
         healthy=not found,
         problems=found,
-        status=status or {},
-        lag=status["seconds_behind"] if status else None,
+        status=status,
+        connections=statuses,
+        # The largest lag of the sources; unknown when any is unknown.
+        lag=None if not lags or None in lags else max(lags),
         waited=round(time.monotonic() - started, 3),
     )
     if found and not params["report_only"]:

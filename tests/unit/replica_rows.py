@@ -25,6 +25,13 @@ MARIADB_10_11 = (
     "Slave_Transactional_Groups Replicate_Rewrite_DB"
 ).split()
 
+# SHOW ALL SLAVES STATUS (what the module sends to MariaDB) puts two columns
+# before those and adds more after them.
+MARIADB_10_11 = ["Connection_name", "Slave_SQL_State"] + MARIADB_10_11 + (
+    "Retried_transactions Max_relay_log_size Executed_log_entries Slave_received_heartbeats "
+    "Slave_heartbeat_period Gtid_Slave_Pos"
+).split()
+
 # MariaDB 11.8 (Debian 13) returns the same columns in the same order.
 MARIADB_11_8 = list(MARIADB_10_11)
 
@@ -104,6 +111,10 @@ def status_row(server: str, **changes) -> dict:
         "Last_SQL_Error": values["last_sql_error"],
         "SQL_Delay": 0,
     })
+    if "Connection_name" in columns:
+        row["Connection_name"] = changes.get("connection_name", "")
+    elif "Channel_Name" in columns:
+        row["Channel_Name"] = changes.get("connection_name", "")
     if "Using_Gtid" in columns:
         row["Using_Gtid"] = changes.get("using_gtid", "Slave_Pos")
         row["Gtid_IO_Pos"] = "0-1-42"
@@ -114,7 +125,7 @@ def status_row(server: str, **changes) -> dict:
     return row
 
 
-def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: str = "ON",
+def server_cursor(server: str, row: dict | list | None, read_only: int = 1, gtid_mode: str = "ON",
                   super_read_only: int = 1, binlog_pos: str = "0-1-42", errant: str = "") -> MagicMock:
     """A DictCursor stand-in answering the statements the module sends.
 
@@ -133,8 +144,10 @@ def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: 
             raise AssertionError("MySQL 8.4 has no SLAVE statements: %s" % sql)
         if upper.startswith("SELECT VERSION()"):
             answers["next"] = {"version": version}
-        elif upper.startswith("SHOW SLAVE STATUS") or upper.startswith("SHOW REPLICA STATUS"):
-            answers["next"] = row
+        elif upper.startswith(("SHOW SLAVE STATUS", "SHOW REPLICA STATUS", "SHOW ALL SLAVES STATUS")):
+            if server.startswith("mariadb") and not upper.startswith("SHOW ALL SLAVES STATUS"):
+                raise AssertionError("MariaDB shows every connection only with SHOW ALL SLAVES STATUS: %s" % sql)
+            answers["rows"] = row if isinstance(row, list) else [row] if row else []
         elif "@@GLOBAL.GTID_BINLOG_POS" in upper:
             answers["next"] = {"pos": binlog_pos}
         elif "GTID_SUBTRACT" in upper:
@@ -156,4 +169,5 @@ def server_cursor(server: str, row: dict | None, read_only: int = 1, gtid_mode: 
 
     cursor.execute.side_effect = execute
     cursor.fetchone.side_effect = lambda: answers.pop("next", None)
+    cursor.fetchall.side_effect = lambda: answers.pop("rows", [])
     return cursor

@@ -16,8 +16,8 @@ MYSQL_NEW = ["mysql-8.0.36", "mysql-8.4"]
 def check(server, row, max_lag=30, **cursor_options):
     cursor = server_cursor(server, row, **cursor_options)
     info = replication.server_info(cursor)
-    status, found = replication.evaluate(cursor, info, max_lag)
-    return status, found, cursor
+    statuses, found = replication.evaluate(cursor, info, max_lag)
+    return (statuses[0] if statuses else None), found, cursor
 
 
 @pytest.mark.parametrize("server", ALL)
@@ -95,8 +95,9 @@ def test_sql_thread_stopped_by_hand_names_the_sql_thread(server):
 def test_not_a_replica(server):
     status, found, _cursor = check(server, None)
     assert status is None
-    assert found == ["This server is not a replica: %s returned no rows."
-                     % ("SHOW REPLICA STATUS" if server in MYSQL_NEW else "SHOW SLAVE STATUS")]
+    statement = {"mysql-8.0.21": "SHOW SLAVE STATUS"}.get(
+        server, "SHOW REPLICA STATUS" if server in MYSQL_NEW else "SHOW ALL SLAVES STATUS")
+    assert found == ["This server is not a replica: %s returned no rows." % statement]
 
 
 @pytest.mark.parametrize("server", ALL)
@@ -153,10 +154,44 @@ def test_new_mysql_gets_only_replica_statements(server):
     assert "SHOW REPLICA STATUS" in cursor.statements
 
 
-@pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8", "mysql-8.0.21"])
-def test_older_syntax_where_replica_keywords_are_missing(server):
-    _status, _found, cursor = check(server, status_row(server))
+def test_older_syntax_where_replica_keywords_are_missing():
+    _status, _found, cursor = check("mysql-8.0.21", status_row("mysql-8.0.21"))
     assert "SHOW SLAVE STATUS" in cursor.statements
+
+
+@pytest.mark.parametrize("server", ["mariadb-10.11", "mariadb-11.8"])
+def test_mariadb_is_asked_for_every_named_connection(server):
+    _status, _found, cursor = check(server, status_row(server))
+    assert "SHOW ALL SLAVES STATUS" in cursor.statements
+
+
+@pytest.mark.parametrize("server", ["mariadb-11.8", "mysql-8.4", "mysql-8.0.21"])
+def test_every_source_of_a_multi_source_replica_is_judged_and_named(server):
+    rows = [status_row(server), status_row(server, connection_name="sales", sql_running="No", seconds_behind=None)]
+    cursor = server_cursor(server, rows)
+    info = replication.server_info(cursor)
+    statuses, found = replication.evaluate(cursor, info, 30)
+    assert [s["connection_name"] for s in statuses] == ["", "sales"]
+    word = "Connection" if server.startswith("mariadb") else "Channel"
+    assert len(found) == 1 and found[0].startswith("%s 'sales': The SQL thread is not running" % word)
+
+
+@pytest.mark.parametrize("name, healthy", [("", True), ("sales", False)])
+def test_one_source_can_be_checked_alone(name, healthy):
+    rows = [status_row("mariadb-11.8"), status_row("mariadb-11.8", connection_name="sales", io_running="No")]
+    cursor = server_cursor("mariadb-11.8", rows)
+    info = replication.server_info(cursor)
+    statuses, found = replication.evaluate(cursor, info, 30, connection_name=name)
+    assert [s["connection_name"] for s in statuses] == [name]
+    assert (found == []) is healthy
+    assert not any(text.startswith("Connection") for text in found)
+
+
+def test_a_missing_source_is_named_with_those_there_are():
+    cursor = server_cursor("mysql-8.4", [status_row("mysql-8.4"), status_row("mysql-8.4", connection_name="sales")])
+    info = replication.server_info(cursor)
+    _statuses, found = replication.evaluate(cursor, info, 30, connection_name="hr")
+    assert found == ["The server has no replication channel named 'hr' (it has '', 'sales')."]
 
 
 def test_byte_values_are_decoded():
@@ -173,13 +208,13 @@ def test_wait_healthy_returns_as_soon_as_healthy(monkeypatch):
     sleeps = []
     evaluations = iter(rows)
 
-    def fake_evaluate(cur, server, max_lag, require_gtid, require_read_only):
+    def fake_evaluate(cur, server, max_lag, require_gtid, require_read_only, connection_name):
         status = replication.normalise(next(evaluations), server, read_only=1)
-        return status, replication.problems(status, server, max_lag)
+        return [status], replication.problems(status, server, max_lag)
 
     monkeypatch.setattr(replication, "evaluate", fake_evaluate)
     status, found = replication.wait_healthy(cursor, info, 5, 60, sleep=sleeps.append, clock=lambda: 0.0)
-    assert found == [] and status["seconds_behind"] == 2
+    assert found == [] and status[0]["seconds_behind"] == 2
     assert len(sleeps) == 2
 
 
@@ -258,3 +293,26 @@ def test_mysql_errant_gtids_come_from_gtid_subtract():
     info = replication.server_info(cursor)
     assert replication.errant_gtids(cursor, cursor, info) == [
         "3e11fa47-71ca-11e1-9e33-c80aa9429562:43", "9b1a2c3d-0000-0000-0000-000000000001:1-2"]
+
+
+@pytest.mark.parametrize("ours, theirs, covered", [
+    ("0-1-42", "0-1-42", True),
+    ("0-2-43", "0-1-42", True),
+    ("0-1-41", "0-1-42", False),
+    ("0-1-42", "0-1-42,1-3-1", False),
+    ("0-1-42,1-3-1", "", True),
+    ("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42", "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-40", True),
+    ("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-20:22-42", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42", False),
+    ("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-20:21-42", "3e11fa47-71ca-11e1-9e33-c80aa9429562:5-42", True),
+    ("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42,\nab11fa47-71ca-11e1-9e33-c80aa9429562:1",
+     "ab11fa47-71ca-11e1-9e33-c80aa9429562:1", True),
+    ("3e11fa47-71ca-11e1-9e33-c80aa9429562:blue:1-3", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3", False),
+])
+def test_gtid_covers(ours, theirs, covered):
+    assert replication.gtid_covers(ours, theirs) is covered
+
+
+def test_the_most_advanced_servers_have_what_every_other_has():
+    assert replication.most_advanced({"db2": "0-1-40", "db3": "0-1-42", "db4": "0-1-42"}) == ["db3", "db4"]
+    # Each has a transaction the other lacks: no server can take over without losing one.
+    assert replication.most_advanced({"db2": "0-1-42,1-2-1", "db3": "0-1-43"}) == []

@@ -71,7 +71,7 @@ def test_report_only_returns_without_failing(monkeypatch, capsys):
 def test_not_a_replica_is_one_clear_failure(monkeypatch, capsys):
     code, out = run(monkeypatch, capsys, {}, server_cursor("mariadb-10.11", None))
     assert code == 1
-    assert out["msg"] == "The replica is not healthy: This server is not a replica: SHOW SLAVE STATUS returned no rows."
+    assert out["msg"] == "The replica is not healthy: This server is not a replica: SHOW ALL SLAVES STATUS returned no rows."
     assert out["status"] == {}
 
 
@@ -160,21 +160,28 @@ def test_without_wait_a_dropped_connection_fails_at_once(monkeypatch, capsys):
     assert code == 1 and "Lost connection" in out["msg"]
 
 
-def test_errant_transactions_are_a_problem_naming_them(monkeypatch, capsys):
-    """The replica's last GTID (its own write, 0-2-43) is beyond the primary's."""
-    cursors = {"login": server_cursor("mariadb-11.8", status_row("mariadb-11.8"), binlog_pos="0-2-43"),
-               "primary_login": server_cursor("mariadb-11.8", None, binlog_pos="0-1-42")}
+def run_with_primary(monkeypatch, capsys, args, cursors):
+    """Run main() with the replica's and the primary's connections answering from ``cursors``."""
+    connected = []
 
     def fake_connect(params, prefix="login"):
+        connected.append((prefix, params.get("%s_host" % prefix)))
         conn = MagicMock(name="connection to %s" % prefix)
         conn.cursor.return_value = cursors[prefix]
         return conn
 
     monkeypatch.setattr(connection, "connect", fake_connect)
     monkeypatch.setattr(connection, "HAS_PYMYSQL", True)
-    with patch_module_args({"primary_login_user": "monitor", "report_only": True}), pytest.raises(SystemExit):
+    with patch_module_args(args), pytest.raises(SystemExit):
         module.main()
-    out = json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out), connected
+
+
+def test_errant_transactions_are_a_problem_naming_them(monkeypatch, capsys):
+    """The replica's last GTID (its own write, 0-2-43) is beyond the primary's."""
+    cursors = {"login": server_cursor("mariadb-11.8", status_row("mariadb-11.8"), binlog_pos="0-2-43"),
+               "primary_login": server_cursor("mariadb-11.8", None, binlog_pos="0-1-42")}
+    out, _connected = run_with_primary(monkeypatch, capsys, {"primary_login_user": "monitor", "report_only": True}, cursors)
     assert out["healthy"] is False and out["errant_gtids"] == ["0-2-43"]
     assert "errant GTIDs 0-2-43" in out["problems"][0]
     assert not any("REPLACE" in s for s in cursors["primary_login"].statements)
@@ -191,3 +198,28 @@ def test_a_server_that_is_not_a_replica_reports_whether_it_is_writable(monkeypat
     code, out = run(monkeypatch, capsys, {"report_only": True}, server_cursor("mariadb-10.11", None, read_only=0))
     assert code == 0 and out["status"] == {} and out["read_only"] is False
     assert "not a replica" in out["problems"][0]
+
+
+def test_an_old_primary_is_checked_for_errant_transactions_against_the_new_one(monkeypatch, capsys):
+    """Not a replica, so the primary's address must be given; it is the one used."""
+    cursors = {"login": server_cursor("mariadb-11.8", None, read_only=0, binlog_pos="0-1-50"),
+               "primary_login": server_cursor("mariadb-11.8", None, binlog_pos="0-2-49")}
+    out, connected = run_with_primary(monkeypatch, capsys, {
+        "primary_login_host": "192.0.2.32", "primary_login_user": "monitor", "report_only": True}, cursors)
+    assert ("primary_login", "192.0.2.32") in connected
+    assert out["errant_gtids"] == ["0-1-50"] and out["read_only"] is False
+    assert "not a replica" in out["problems"][0] and "errant GTIDs 0-1-50" in out["problems"][1]
+
+
+def test_a_server_that_is_not_a_replica_without_the_primarys_address_is_not_compared(monkeypatch, capsys):
+    cursors = {"login": server_cursor("mariadb-11.8", None), "primary_login": None}
+    out, connected = run_with_primary(monkeypatch, capsys, {"primary_login_user": "monitor", "report_only": True}, cursors)
+    assert out["errant_gtids"] is None and [prefix for prefix, _host in connected] == ["login"]
+
+
+def test_every_source_is_returned_and_the_lag_is_the_largest(monkeypatch, capsys):
+    rows = [status_row("mariadb-11.8", seconds_behind=3), status_row("mariadb-11.8", connection_name="sales", seconds_behind=7)]
+    code, out = run(monkeypatch, capsys, {}, server_cursor("mariadb-11.8", rows))
+    assert code == 0 and out["lag"] == 7
+    assert [c["connection_name"] for c in out["connections"]] == ["", "sales"]
+    assert out["status"] == out["connections"][0]

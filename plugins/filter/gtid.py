@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: alx.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters comparing GTID positions (MariaDB) and GTID sets (MySQL)."""
+
+from __future__ import absolute_import, division, print_function
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.alx.webstack.plugins.module_utils import replication
+
+__metaclass__ = type
+
+
+def _checked(function, *args):
+    try:
+        return function(*args)
+    except ValueError as err:
+        raise AnsibleFilterError("not a GTID position or set: %s" % err)
+
+
+def gtid_covers(gtids, other):
+    return _checked(replication.gtid_covers, gtids or "", other or "")
+
+
+def gtid_most_advanced(positions):
+    if not isinstance(positions, dict):
+        raise AnsibleFilterError("gtid_most_advanced: expects a dictionary of name: GTIDs, got %r" % (positions,))
+    return _checked(replication.most_advanced, dict((str(k), str(v or "")) for k, v in positions.items()))
+
+
+class FilterModule:
+    """alx.webstack's GTID filters."""
+
+    def filters(self):
+        return {"gtid_covers": gtid_covers, "gtid_most_advanced": gtid_most_advanced}

@@ -1,0 +1,29 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The GTID filters the promotion playbook chooses its candidate with."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.alx.webstack.plugins.filter import gtid
+
+
+def test_the_candidate_is_the_first_most_advanced_server():
+    positions = {"db2": "0-1-42", "db3": "0-1-40"}
+    assert gtid.gtid_most_advanced(positions) == ["db2"]
+    assert gtid.gtid_covers("0-1-40", "0-1-42") is False
+
+
+def test_a_server_that_never_replicated_has_nothing():
+    assert gtid.gtid_most_advanced({"db2": None, "db3": "0-1-1"}) == ["db3"]
+
+
+@pytest.mark.parametrize("value", ["0-1", "uuid:x-y", "0-a-1"])
+def test_what_is_not_a_gtid_is_a_clear_error(value):
+    with pytest.raises(AnsibleFilterError, match="not a GTID"):
+        gtid.gtid_covers(value, "0-1-1")
+
+
+def test_a_list_is_refused_with_what_is_expected():
+    with pytest.raises(AnsibleFilterError, match="dictionary of name: GTIDs"):
+        gtid.gtid_most_advanced(["db2"])
