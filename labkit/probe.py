@@ -24,6 +24,9 @@ time it was sent. At the end one JSON document is printed:
   servers                             how many answers named each server (the
                                       X-Served-By header or the body's first
                                       line), for observing load balancing
+  answers                             with --keep-answers only: every good
+                                      answer's body, with when it was sent (t),
+                                      e.g. the ids of the writes acknowledged
 
 SIGINT or SIGTERM ends the probe early; the report then covers the time it ran.
 Only the Python standard library is used, so it runs on any host with python3.
@@ -57,6 +60,7 @@ class Outcome:
     error: str | None = None
     elapsed: float = 0.0
     server: str | None = None
+    answer: str | None = None
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Target:
     cafile: str | None = None
     expect: tuple[int, ...] = (200,)
     headers: dict[str, str] = field(default_factory=dict)
+    keep_answers: bool = False
 
 
 @functools.lru_cache(maxsize=None)
@@ -118,6 +123,7 @@ def request_once(target: Target, started: float) -> Outcome:
             error=None if ok else "HTTP %d" % response.status,
             elapsed=time.monotonic() - started - sent,
             server=server,
+            answer=payload.decode("utf-8", "replace") if ok and target.keep_answers else None,
         )
     except (OSError, http.client.HTTPException, ssl.SSLError) as err:
         return Outcome(
@@ -197,6 +203,8 @@ def summarise(outcomes: list[Outcome], rate: float, duration: float, bucket: flo
             {"t": round(o.sent, 3), "status": o.status, "error": o.error} for o in failures[:50]
         ],
         "timeline": timeline(outcomes, duration, bucket),
+        **({"answers": [{"t": round(o.sent, 3), "body": o.answer} for o in sorted(outcomes, key=lambda o: o.sent)
+                        if o.answer is not None]} if any(o.answer is not None for o in outcomes) else {}),
     }
 
 
@@ -246,6 +254,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cafile", help="CA bundle to verify the TLS certificate with")
     parser.add_argument("--bucket", type=float, default=1.0, help="timeline resolution in seconds")
     parser.add_argument("--output", help="write the JSON report here as well as to stdout")
+    parser.add_argument("--keep-answers", action="store_true", help="report the body of every good answer")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.timeout <= 0 or args.bucket <= 0:
         parser.error("--rate, --duration, --timeout and --bucket must be positive")
@@ -267,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         cafile=args.cafile,
         expect=tuple(int(s) for s in args.expect.split(",")),
         headers=headers,
+        keep_answers=args.keep_answers,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -278,15 +278,21 @@ def mariadb_errant(replica_pos, primary_pos):
     return errant
 
 
+def binlog_gtids(cursor, server):
+    """The GTIDs in the server's binary log: MariaDB's gtid_binlog_pos (last
+    per domain), MySQL's gtid_executed; empty when it has written none."""
+    if server.flavor == "mariadb":
+        cursor.execute("SELECT @@GLOBAL.gtid_binlog_pos AS pos")
+        return _text(cursor.fetchone()["pos"]).replace("\n", "")
+    cursor.execute("SELECT @@GLOBAL.gtid_executed AS gtids")
+    return _text(cursor.fetchone()["gtids"]).replace("\n", "")
+
+
 def errant_gtids(primary, replica, server):
     """Transactions on the replica that the primary lacks (GTIDs), as a list."""
     if server.flavor == "mariadb":
-        primary.execute("SELECT @@GLOBAL.gtid_binlog_pos AS pos")
-        primary_pos = _text(primary.fetchone()["pos"])
-        replica.execute("SELECT @@GLOBAL.gtid_binlog_pos AS pos")
-        return mariadb_errant(_text(replica.fetchone()["pos"]), primary_pos)
-    primary.execute("SELECT @@GLOBAL.gtid_executed AS gtids")
-    primary_set = _text(primary.fetchone()["gtids"])
+        return mariadb_errant(binlog_gtids(replica, server), binlog_gtids(primary, server))
+    primary_set = binlog_gtids(primary, server)
     replica.execute("SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, %s) AS errant", (primary_set,))
     errant = _text(replica.fetchone()["errant"]).replace("\n", "")
     return [part.strip() for part in errant.split(",") if part.strip()]

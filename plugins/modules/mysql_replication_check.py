@@ -71,7 +71,7 @@ options:
     default: 0
   connection_name:
     description:
-      - Check only this source of a multi-source replica: a MariaDB named
+      - Check only this source of a multi-source replica, a MariaDB named
         connection or a MySQL channel. The default connection (channel) is
         named by the empty string.
       - By default every source is checked.
@@ -219,6 +219,13 @@ read_only:
   returned: always
   type: bool
   sample: true
+binlog_gtids:
+  description: The GTIDs in the server's binary log, replica or not (MariaDB
+    C(gtid_binlog_pos), MySQL C(gtid_executed)); empty when it has written
+    none, as on a freshly installed server.
+  returned: always
+  type: str
+  sample: "0-2887667743-42"
 errant_gtids:
   description: Transactions on the replica that the primary lacks; empty when
     there are none, C(null) when the primary was not asked (see O(errant_check)).
@@ -434,6 +441,7 @@ def read_healthy(module, params, deadline, result):
             )
             status = statuses[0] if statuses else None
             result["read_only"] = status["read_only"] if status else replication.read_only(cursor)
+            result["binlog_gtids"] = replication.binlog_gtids(cursor, server)
             if primary_wanted(module, status):
                 result["errant_gtids"], result["heartbeat_delay"], more = check_with_primary(
                     module, cursor, status, healthy=not found)
@@ -456,7 +464,7 @@ def main():
         module.fail_json(msg=connection.missing_pymysql())
     params = module.params
     result = dict(changed=False, healthy=False, problems=[], status={}, connections=[], lag=None,
-                  heartbeat_delay=None, errant_gtids=None, read_only=None, waited=0.0)
+                  heartbeat_delay=None, errant_gtids=None, read_only=None, binlog_gtids=None, waited=0.0)
 
     started = time.monotonic()
     statuses, found = read_healthy(module, params, started + params["wait_timeout"], result)

@@ -144,3 +144,17 @@ def test_stop_ends_the_probe_early_and_reports_the_time_it_ran(server):
     outcomes, ran = probe.run(probe.Target("http://127.0.0.1:%d/" % server.server_address[1]), 20, 30, stop=stop)
     assert 0.4 <= ran <= 1.0
     assert 8 <= len(outcomes) <= 20
+
+
+def test_kept_answers_are_the_bodies_of_the_good_answers_in_order(server, capsys):
+    url = "http://127.0.0.1:%d/" % server.server_address[1]
+    probe.main([url, "--rate", "20", "--duration", "0.5", "--keep-answers"])
+    report = json.loads(capsys.readouterr().out)
+    assert [a["body"] for a in report["answers"]] == ["web9\nhello\n"] * 10
+    assert [a["t"] for a in report["answers"]] == sorted(a["t"] for a in report["answers"])
+
+
+def test_answers_are_only_reported_when_asked_for(server, capsys):
+    url = "http://127.0.0.1:%d/" % server.server_address[1]
+    probe.main([url, "--rate", "20", "--duration", "0.2"])
+    assert "answers" not in json.loads(capsys.readouterr().out)

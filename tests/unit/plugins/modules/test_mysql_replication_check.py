@@ -188,10 +188,12 @@ def test_errant_transactions_are_a_problem_naming_them(monkeypatch, capsys):
 
 
 def test_without_primary_access_errant_gtids_are_not_checked(monkeypatch, capsys):
-    cursor = server_cursor("mariadb-10.11", status_row("mariadb-10.11"))
-    code, out = run(monkeypatch, capsys, {}, cursor)
-    assert code == 0 and out["errant_gtids"] is None
-    assert not any("GTID_BINLOG_POS" in s.upper() for s in cursor.statements)
+    cursors = {"login": server_cursor("mariadb-10.11", status_row("mariadb-10.11"), binlog_pos="0-1-42")}
+    out, connected = run_with_primary(monkeypatch, capsys, {}, cursors)
+    assert out["healthy"] and out["errant_gtids"] is None
+    assert [prefix for prefix, _host in connected] == ["login"]
+    # What the server itself has written is returned all the same.
+    assert out["binlog_gtids"] == "0-1-42"
 
 
 def test_a_server_that_is_not_a_replica_reports_whether_it_is_writable(monkeypatch, capsys):
