@@ -7,7 +7,7 @@ targets included) and optionally ``notes`` (sentences under the table).
 
 from __future__ import annotations
 
-from bench.sections import availability, speed
+from bench.sections import availability, database, speed
 
 SECTIONS = {
     "site": speed.site,
@@ -16,6 +16,7 @@ SECTIONS = {
     "webfail": availability.webfail,
     "change": availability.change,
     "failover": availability.failover,
+    "promotion": database.promotion,
 }
 # The order of the table in BENCHMARKS.md.
-TABLE_ORDER = ("failover", "webfail", "change", "throughput", "site", "heartbeat")
+TABLE_ORDER = ("failover", "webfail", "change", "promotion", "throughput", "site", "heartbeat")

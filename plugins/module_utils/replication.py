@@ -255,27 +255,26 @@ def wait_healthy(cursor, server, max_lag, timeout, require_gtid=True, require_re
 
 
 def parse_mariadb_gtids(text):
-    """``0-31-42,1-31-7`` as {domain: (server_id, seq)}."""
+    """``0-31-42,0-32-7,1-31-3`` as {(domain, server_id): highest seq}."""
     found = {}
     for part in (text or "").replace("\n", "").split(","):
         part = part.strip()
         if part:
             domain, server_id, seq = (int(n) for n in part.split("-"))
-            found[domain] = (server_id, seq)
+            found[(domain, server_id)] = max(seq, found.get((domain, server_id), 0))
     return found
 
 
-def mariadb_errant(replica_pos, primary_pos):
-    """The replica's last GTIDs per domain that the primary cannot have: a
-    domain the primary never wrote, a sequence number beyond the primary's,
-    or the primary's sequence number written by another server."""
-    replica, primary = parse_mariadb_gtids(replica_pos), parse_mariadb_gtids(primary_pos)
-    errant = []
-    for domain, (server_id, seq) in sorted(replica.items()):
-        theirs = primary.get(domain)
-        if theirs is None or seq > theirs[1] or (seq == theirs[1] and server_id != theirs[0]):
-            errant.append("%d-%d-%d" % (domain, server_id, seq))
-    return errant
+def mariadb_errant(replica_state, primary_known):
+    """The replica's transactions the primary cannot have, one GTID (the
+    last) per domain and server: by MariaDB's binary log state (the last
+    GTID of every server in every domain), a server's sequence numbers beyond
+    what the primary has from that server, or a server it never heard of.
+    ``primary_known`` is the primary's binary log state and replication
+    position together."""
+    replica, primary = parse_mariadb_gtids(replica_state), parse_mariadb_gtids(primary_known)
+    return ["%d-%d-%d" % (domain, server_id, seq) for (domain, server_id), seq in sorted(replica.items())
+            if primary.get((domain, server_id), -1) < seq]
 
 
 def binlog_gtids(cursor, server):
@@ -291,7 +290,12 @@ def binlog_gtids(cursor, server):
 def errant_gtids(primary, replica, server):
     """Transactions on the replica that the primary lacks (GTIDs), as a list."""
     if server.flavor == "mariadb":
-        return mariadb_errant(binlog_gtids(replica, server), binlog_gtids(primary, server))
+        state = "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.gtid_slave_pos AS slave_pos"
+        primary.execute(state)
+        known = primary.fetchone()
+        replica.execute(state)
+        return mariadb_errant(_text(replica.fetchone()["state"]),
+                              "%s,%s" % (_text(known["state"]), _text(known["slave_pos"])))
     primary_set = binlog_gtids(primary, server)
     replica.execute("SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, %s) AS errant", (primary_set,))
     errant = _text(replica.fetchone()["errant"]).replace("\n", "")

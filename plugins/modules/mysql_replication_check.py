@@ -97,8 +97,9 @@ options:
         and the primary lacks (errant GTIDs) as a problem, naming them.
       - On a server that is not a replica (an old primary about to re-join, say)
         this needs O(primary_login_host) or O(primary_login_unix_socket).
-      - MariaDB compares the last GTID of each replication domain in
-        C(gtid_binlog_pos); MySQL uses C(GTID_SUBTRACT) of C(gtid_executed).
+      - MariaDB compares C(gtid_binlog_state), the last GTID of every server in
+        every domain, with the primary's (and its C(gtid_slave_pos)); MySQL uses
+        C(GTID_SUBTRACT) of C(gtid_executed).
     type: bool
     default: true
   heartbeat_table:

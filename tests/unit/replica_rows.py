@@ -126,7 +126,8 @@ def status_row(server: str, **changes) -> dict:
 
 
 def server_cursor(server: str, row: dict | list | None, read_only: int = 1, gtid_mode: str = "ON",
-                  super_read_only: int = 1, binlog_pos: str = "0-1-42", errant: str = "") -> MagicMock:
+                  super_read_only: int = 1, binlog_pos: str = "0-1-42", errant: str = "",
+                  slave_pos: str = "") -> MagicMock:
     """A DictCursor stand-in answering the statements the module sends.
 
     Every statement is recorded in ``cursor.statements``; a statement the
@@ -148,6 +149,8 @@ def server_cursor(server: str, row: dict | list | None, read_only: int = 1, gtid
             if server.startswith("mariadb") and not upper.startswith("SHOW ALL SLAVES STATUS"):
                 raise AssertionError("MariaDB shows every connection only with SHOW ALL SLAVES STATUS: %s" % sql)
             answers["rows"] = row if isinstance(row, list) else [row] if row else []
+        elif "@@GLOBAL.GTID_BINLOG_STATE" in upper:
+            answers["next"] = {"state": binlog_pos, "slave_pos": slave_pos}
         elif "@@GLOBAL.GTID_BINLOG_POS" in upper:
             answers["next"] = {"pos": binlog_pos}
         elif "GTID_SUBTRACT" in upper:

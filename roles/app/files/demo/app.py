@@ -15,8 +15,12 @@
 
 Configuration comes from the environment (the app role's env file):
 DB_PRIMARY_HOST, DB_REPLICA_HOSTS (comma-separated), DB_PORT, DB_NAME,
-DB_USER, DB_PASSWORD, DB_CONNECT_TIMEOUT. Every request opens its own
-connections, so a database that comes back is used again at once. Database
+DB_USER, DB_PASSWORD, DB_CONNECT_TIMEOUT, DB_PRIMARY_RETRY, DB_WRITE_SLOTS.
+Every request opens its own connections, so a database that comes back is
+used again at once. A primary that is gone answers nothing, and writes waiting
+on it must not take every thread from pages and reads: at most DB_WRITE_SLOTS
+writes per process run at once (more get 503 at once), and a primary that
+could not be reached is left alone for DB_PRIMARY_RETRY seconds. Database
 errors are logged, never sent to clients.
 """
 
@@ -24,6 +28,8 @@ import json
 import os
 import socket
 import sys
+import threading
+import time
 from urllib.parse import parse_qs
 
 import pymysql
@@ -39,6 +45,18 @@ SCHEMA = (
     " created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
     ") ENGINE=InnoDB"
 )
+
+
+# After the primary could not be reached, writes are refused at once for this
+# many seconds before it is tried again: each attempt may wait the whole
+# connect timeout (a server that is gone answers nothing), and the workers
+# waiting on it would leave none for pages and reads.
+PRIMARY_RETRY = float(os.environ.get("DB_PRIMARY_RETRY", "2"))
+# Writes that may run at once in this process; the app role leaves one thread
+# of each process for pages and reads.
+WRITE_SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("DB_WRITE_SLOTS", "1"))))
+_primary = {"down_until": 0.0}
+_primary_lock = threading.Lock()
 
 
 def replicas():
@@ -65,6 +83,19 @@ def connect(host):
         autocommit=True,
         cursorclass=pymysql.cursors.DictCursor,
     )
+
+
+def connect_primary():
+    """A connection to the primary, unless it failed less than PRIMARY_RETRY seconds ago."""
+    with _primary_lock:
+        if time.monotonic() < _primary["down_until"]:
+            raise RuntimeError("the primary could not be reached moments ago; not tried again yet")
+    try:
+        return connect(os.environ.get("DB_PRIMARY_HOST"))
+    except Exception:
+        with _primary_lock:
+            _primary["down_until"] = time.monotonic() + PRIMARY_RETRY
+        raise
 
 
 def probe(host):
@@ -143,8 +174,18 @@ def create_record(environ, start_response):
         return respond(start_response, "400 Bad Request", {"error": "the body is not valid JSON"})
     if not note or len(note) > 255:
         return respond(start_response, "400 Bad Request", {"error": "note must be 1 to 255 characters"})
+    if not WRITE_SLOTS.acquire(blocking=False):
+        log("write refused: every write slot of this process is busy (the primary is slow or gone)")
+        return unavailable(start_response, "writes are unavailable")
     try:
-        conn = connect(os.environ.get("DB_PRIMARY_HOST"))
+        return write_record(note, start_response)
+    finally:
+        WRITE_SLOTS.release()
+
+
+def write_record(note, start_response):
+    try:
+        conn = connect_primary()
     except Exception as err:  # no primary: reads go on, writes wait for it
         log("write refused, the primary cannot be reached: %s" % err)
         return unavailable(start_response, "writes are unavailable")

@@ -275,16 +275,22 @@ def test_applied_gtids_come_from_where_each_server_keeps_them(server, executed):
     assert status["gtid_executed"] == executed
 
 
-@pytest.mark.parametrize("replica_pos, primary_pos, errant", [
+@pytest.mark.parametrize("replica_state, primary_known, errant", [
     ("0-31-42", "0-31-42", []),
     ("0-31-40", "0-31-42", []),  # behind: nothing the primary lacks
-    ("0-32-43", "0-31-42", ["0-32-43"]),  # written on the replica
+    ("0-31-42,0-32-43", "0-31-42", ["0-32-43"]),  # written on the replica
     ("0-32-42", "0-31-42", ["0-32-42"]),  # same number, another server
     ("0-31-42,1-32-5", "0-31-42", ["1-32-5"]),  # a domain the primary never wrote
     ("", "0-31-42", []),
+    # An old primary (31) after a promotion: the new primary (32) has written
+    # more since, but never received 31's last transaction.
+    ("0-31-50", "0-31-49,0-32-60", ["0-31-50"]),
+    ("0-31-50", "0-31-50,0-32-60", []),
+    # Seeded at 0-31-50 and never sent anything since: its replication position knows it.
+    ("0-31-50", ",0-31-50", []),
 ])
-def test_mariadb_errant_gtids(replica_pos, primary_pos, errant):
-    assert replication.mariadb_errant(replica_pos, primary_pos) == errant
+def test_mariadb_errant_gtids(replica_state, primary_known, errant):
+    assert replication.mariadb_errant(replica_state, primary_known) == errant
 
 
 def test_mysql_errant_gtids_come_from_gtid_subtract():
