@@ -137,3 +137,7 @@ def test_switching_back_fences_the_primary_and_rejoins_it_without_a_copy(failove
     assert DRILL.write("switched-back")["written_to"] == PRIMARY
     for replica in (DRILL.candidate, DRILL.other):
         DRILL.wait_matching(PRIMARY, replica)
+    # Every server has the stack's accounts exactly as the primary has them,
+    # so the next promotion finds them wherever it lands.
+    accounts = "SELECT User, Host FROM mysql.user WHERE User IN ('app', 'replication', 'monitor') ORDER BY 1, 2"
+    assert sql(DRILL.candidate, accounts) == sql(DRILL.other, accounts) == sql(PRIMARY, accounts)
