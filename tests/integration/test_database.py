@@ -198,7 +198,9 @@ def test_conflicting_row_breaks_the_sql_thread_and_the_error_is_reported(records
         sql(REPLICA, "SET sql_log_bin = 0; DELETE FROM %s WHERE id = %d" % (records, row_id))
         sql(REPLICA, "START SLAVE")
     wait_healthy()
-    assert sql(REPLICA, "SELECT note FROM %s WHERE id = %d" % (records, row_id)) == "primary"
+    # Healthy again, the replica applies the primary's row it had refused.
+    wait_until(lambda: sql(REPLICA, "SELECT note FROM %s WHERE id = %d" % (records, row_id)) == "primary",
+               timeout=30, what="the primary's row on the replica")
 
 
 def test_restarted_replica_catches_up(records):
