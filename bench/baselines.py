@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import shlex
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
+from labkit import firewall
 from labkit.commands import playbook, wait_until
 from labkit.lab import Lab
 
@@ -29,7 +30,17 @@ VRRP_V2 = ("-e", "keepalived_vrrp_version=2", "-e", "keepalived_advert_int=1")
 
 @contextmanager
 def packaged_haproxy(lab: Lab):
-    """Debian's haproxy.cfg beside ours on BASELINE_PORT, for as long as the block runs."""
+    """Debian's haproxy.cfg beside ours on BASELINE_PORT, for as long as the
+    block runs (the balancers' firewalls let the client reach it)."""
+    with ExitStack() as holes:
+        for lb in lab.balancers:
+            holes.enter_context(firewall.opened(lab, lb, BASELINE_PORT, lab.address(lab.client)))
+        with _packaged_haproxy(lab) as url:
+            yield url
+
+
+@contextmanager
+def _packaged_haproxy(lab: Lab):
     stop_packaged_haproxy(lab)
     servers = "".join("    server %s %s:80 check\n" % (web, lab.address(web)) for web in lab.group("webservers"))
     extra = ("\nfrontend bench_baseline\n    bind :%d ssl crt /etc/haproxy/certs/site.pem\n"

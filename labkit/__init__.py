@@ -7,6 +7,7 @@
                    waiting for a condition
   labkit.faults    breaking a host on purpose (kill, stop a service, freeze)
                    and putting it back
+  labkit.firewall  what the firewalls let through, port by port, from a host
   labkit.client    the probe run on the client host while something breaks
   labkit.probe     the probe itself (installed on the client as alx-probe)
 

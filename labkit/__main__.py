@@ -12,7 +12,12 @@ from labkit.lab import Lab
 def urls(lab: Lab) -> list[str]:
     """The pages a user can open, from what the inventory deploys."""
     found = ["https://%s/" % vip for vip in lab.vips]
-    found += ["http://%s/   (%s directly)" % (lab.address(web), web) for web in lab.group("webservers")]
+    # The firewall opens the balancers' admin port to this machine (the lab's
+    # admin network); the web servers answer the balancers and monitoring only.
+    for lb in lab.balancers:
+        settings = lab.variables(lb)
+        port, user = settings.get("haproxy_admin_port", 8404), settings.get("haproxy_stats_user", "admin")
+        found.append("https://%s:%s/stats   (%s, user %s)" % (lab.address(lb), port, lb, user))
     return found
 
 

@@ -63,3 +63,39 @@ def during(lab: Lab, url: str, action, rate: float, duration: float, at: float =
     report = probe.result()
     report["action_at"] = round(acted - report["started_at"], 3)
     return report
+
+
+# Run in a host's container: as many requests as ``threads`` keep-alive HTTPS
+# connections can send to one address for some seconds; prints how many got
+# each status ("error" for a refused or dropped connection).
+_FLOOD = r"""
+import collections, http.client, json, ssl, sys, threading, time
+host, path, seconds, threads = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+counts, lock, end = collections.Counter(), threading.Lock(), time.time() + seconds
+context = ssl._create_unverified_context()
+def worker():
+    connection = None
+    while time.time() < end:
+        try:
+            connection = connection or http.client.HTTPSConnection(host, 443, timeout=5, context=context)
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            answer.read()
+            key = str(answer.status)
+        except Exception:
+            key, connection = "error", None
+        with lock:
+            counts[key] += 1
+threads = [threading.Thread(target=worker) for _ in range(threads)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps(counts))
+"""
+
+
+def flood(lab: Lab, source: str, address: str, seconds: float, path: str = "/", threads: int = 8) -> dict:
+    """Send requests to https://ADDRESS/PATH from ``source`` as fast as
+    ``threads`` connections can for ``seconds``; {status: count}."""
+    out = lab.sh(source, "python3 -c %s %s %s %s %d" % (shlex.quote(_FLOOD), address, shlex.quote(path), seconds, threads),
+                 timeout=seconds + 60)
+    return json.loads(out)

@@ -107,9 +107,16 @@ class Lab:
         (n mod count)-th balancer, as the keepalived role configures it."""
         return {vip: self.balancers[i % len(self.balancers)] for i, vip in enumerate(self.vips)}
 
-    def curl(self, url: str, *options: str) -> str:
-        """curl on the client host (certificate not checked); its output."""
-        return self.sh(self.client, shlex.join(["curl", "-sS", "-k", "-m", "5", *options, url]))
+    def curl(self, url: str, *options: str, source: str | None = None) -> str:
+        """curl on the client host, or on ``source`` (certificate not checked);
+        its output. The client stands for the internet: it reaches only the
+        balancers' public ports, so a web server is asked from a balancer."""
+        return self.sh(source or self.client, shlex.join(["curl", "-sS", "-k", "-m", "5", *options, url]))
+
+    def curl_web(self, web: str, path: str = "/", *options: str) -> str:
+        """A web server's own answer (not through HAProxy), asked from the first
+        balancer as HAProxy asks it."""
+        return self.curl("http://%s%s" % (self.address(web), path), *options, source=self.balancers[0])
 
     def serves(self, url: str) -> bool:
         """Whether ``url`` answers 200 to the client."""

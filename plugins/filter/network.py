@@ -51,8 +51,41 @@ def ipv4_in_network(addresses, network):
     raise AnsibleFilterError("ipv4_in_network: none of %s lies inside %s" % (", ".join(map(str, addresses or [])) or "no addresses", net))
 
 
+def _network(value):
+    """``value`` as an IPv4 or IPv6 network (a single address is a /32 or
+    /128), or None when it is neither."""
+    try:
+        return ipaddress.ip_network(str(value).strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def invalid_networks(values):
+    """The entries of ``values`` that are neither an IP address nor a network
+    in CIDR notation (an empty list when all are valid)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise AnsibleFilterError("invalid_networks: expects a list, got %r" % (values,))
+    return [value for value in values if _network(value) is None]
+
+
+def networks_of_family(values, family):
+    """The networks of ``values`` of one IP family (4 or 6), in CIDR notation
+    and without duplicates, in their first order. Invalid entries fail."""
+    if int(family) not in (4, 6):
+        raise AnsibleFilterError("networks_of_family: family must be 4 or 6, got %r" % (family,))
+    found = []
+    for value in values or []:
+        net = _network(value)
+        if net is None:
+            raise AnsibleFilterError("networks_of_family: %r is not an IP address or a network in CIDR notation" % (value,))
+        if net.version == int(family) and str(net) not in found:
+            found.append(str(net))
+    return found
+
+
 class FilterModule:
     """alx.webstack's filters."""
 
     def filters(self):
-        return {"address_of": address_of, "ipv4_int": ipv4_int, "ipv4_in_network": ipv4_in_network}
+        return {"address_of": address_of, "ipv4_int": ipv4_int, "ipv4_in_network": ipv4_in_network,
+                "invalid_networks": invalid_networks, "networks_of_family": networks_of_family}

@@ -98,7 +98,7 @@ def release_linked(web: str, link: str = "current") -> str:
 def release_served(web: str) -> str:
     """The release the application on a web server says it runs (its answer's
     second line ends with it)."""
-    body = LAB.curl("http://%s/" % address(web))
+    body = LAB.curl_web(web)
     return body.split("\n")[1].rsplit(" ", 1)[1]
 
 

@@ -81,15 +81,16 @@ def test_application_user_cannot_write_on_the_replica(records, web):
 
 
 def test_application_user_is_refused_from_other_hosts():
-    """The client is not an application server: the app user may not log in from it."""
+    """The monitoring host reaches the database port (the firewall lets it) but
+    is not an application server: the app user may not log in from it."""
     config = settings()
-    client = host(group("clients")[0])
+    monitor = host(group("monitoring")[0])
     script = (
         "import socket, sys\n"
         "s = socket.create_connection((sys.argv[1], 3306), 5)\n"
         "print(s.recv(512))\n"
     )
-    out = client.check_output("python3 -c %s %s", script, address(PRIMARY))
+    out = monitor.check_output("python3 -c %s %s", script, address(PRIMARY))
     # MariaDB answers a host it has no account for with error 1130 in its greeting.
     assert "is not allowed to connect" in out, (out, config["mysql_app_user"])
 

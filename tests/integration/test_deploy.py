@@ -43,4 +43,4 @@ def test_failing_release_stops_the_rollout_and_the_fleet_keeps_serving():
     report = probe.result(grace=120)
     assert report["failed"] == 0, report["failures"][:5]
     for web in WEB:
-        assert "release %s" % default in LAB.curl("http://%s/" % address(web))
+        assert "release %s" % default in LAB.curl_web(web)

@@ -10,7 +10,7 @@ import pytest
 from conftest import LAB, address, group, host, site, variables
 from labkit.commands import said, wait_until
 from labkit import faults
-from labkit.client import Probe
+from labkit.client import Probe, flood
 
 LBS = LAB.balancers
 WEB = group("webservers")
@@ -65,17 +65,43 @@ def test_both_balancers_serve_the_same_certificate(client):
     assert len(prints) == 1, prints
 
 
-def test_forwarded_headers_reach_the_web_servers():
-    LAB.curl("https://%s/?forwarded-check" % VIPS[0])
+def test_forwarded_headers_reach_the_web_servers_and_a_client_cannot_forge_them():
+    LAB.curl("https://%s/?forwarded-check" % VIPS[0], "-H", "X-Forwarded-For: 203.0.113.9")
     logs = "".join(host(web).check_output("grep -F forwarded-check /var/log/nginx/access.log || true") for web in WEB)
-    assert address(LAB.client) + " " in logs
+    assert logs.startswith(address(LAB.client) + " ") and "203.0.113.9" not in logs, logs
 
 
-def test_stats_and_metrics_need_credentials():
-    lb = address(LBS[0])
+@pytest.mark.parametrize("group_name, accepted", [
+    ("X25519", True), ("P-256", True), ("P-384", True), ("X448", False), ("P-521", False)])
+def test_only_the_mozilla_intermediate_curves_are_offered(client, group_name, accepted):
+    done = client.run("echo | openssl s_client -connect %s:443 -tls1_3 -groups %s 2>&1" % (VIPS[0], group_name))
+    assert (done.rc == 0 and "Server Temp Key" in done.stdout) == accepted, done.stdout[-400:]
+
+
+def test_stats_and_metrics_need_credentials_and_tls_on_the_balancers_own_address():
+    lb, monitor = address(LBS[0]), group("monitoring")[0]
     password = variables(LBS[0])["haproxy_stats_password"]
-    assert LAB.curl("http://%s:8404/stats" % lb, "-o", "/dev/null", "-w", "%{http_code}") == "401"
-    assert "haproxy_backend_active_servers" in LAB.curl("http://%s:8404/metrics" % lb, "-u", "admin:" + password)
+    assert LAB.curl("https://%s:8404/stats" % lb, "-o", "/dev/null", "-w", "%{http_code}", source=monitor) == "401"
+    assert "haproxy_backend_active_servers" in LAB.curl("https://%s:8404/metrics" % lb, "-u", "admin:" + password,
+                                                        source=monitor)
+    plain = host(monitor).run("curl -sS -m 3 -o /dev/null -w '%%{http_code}' http://%s:8404/stats" % lb)
+    assert plain.stdout != "401"  # no plain-text HTTP answer
+    # On the VIPs nothing listens on the admin port (the firewall drops it too).
+    assert host(LBS[0]).run("curl -sS -k -m 3 https://%s:8404/healthz" % VIPS[0]).rc != 0
+
+
+def test_a_flood_from_one_source_gets_429_and_costs_another_source_nothing():
+    monitor = group("monitoring")[0]
+    limit = int(variables(LBS[0]).get("haproxy_rate_limit_requests", 1000))
+    probe = Probe(LAB, "https://%s/" % VIPS[0], rate=10, duration=20, insecure=True).start()
+    time.sleep(2)
+    counts = flood(LAB, monitor, VIPS[0], seconds=15, path="/static/index.html")
+    report = probe.result()
+    assert counts.get("429", 0) > 0 and counts.get("200", 0) >= limit, counts
+    assert report["failed"] == 0 and report["ok"] > 150, report["failures"][:5]
+    refused = LAB.curl("https://%s/static/index.html" % VIPS[0], "-D", "-", "-o", "/dev/null", source=monitor)
+    assert refused.startswith("HTTP/2 429") or refused.startswith("HTTP/1.1 429"), refused
+    assert "retry-after: 10" in refused.lower()
 
 
 def test_killed_balancer_hands_its_vip_to_the_other():

@@ -34,13 +34,20 @@ def curl(url: str, *options: str, source=None) -> dict:
     return {"status": int(lines[0].split()[1]), "headers": headers, "body": body}
 
 
+def direct(web: str, path: str, *options: str, source: str | None = None) -> dict:
+    """A request to a web server itself (not through HAProxy), from the first
+    balancer (or ``source``): the firewall lets only balancers and monitoring
+    reach a web server's HTTP port."""
+    return curl("http://%s%s" % (address(web), path), *options, source=host(source or group("loadbalancers")[0]))
+
+
 def body_json(answer: dict) -> dict:
     return json.loads(answer["body"])
 
 
 @pytest.mark.parametrize("web", WEB)
 def test_index_names_the_server_that_answered(web):
-    answer = curl("http://%s/" % address(web))
+    answer = direct(web, "/")
     assert answer["status"] == 200
     assert answer["body"].split("\n")[0] == web
     assert "release " in answer["body"]
@@ -64,17 +71,22 @@ def test_health_detail_reports_every_database_to_the_host_and_the_balancers(web)
                                  % address(web)) == "200"
 
 
-@pytest.mark.parametrize("url", ["https://%s/healthz/databases" % vip for vip in LAB.vips]
-                         + ["http://%s/healthz/databases" % address(web) for web in WEB])
-def test_health_detail_is_refused_through_a_vip_and_to_other_hosts(url):
-    answer = curl(url, "-k")
+@pytest.mark.parametrize("vip", LAB.vips)
+def test_health_detail_is_refused_through_a_vip(vip):
+    answer = curl("https://%s/healthz/databases" % vip, "-k")
     assert answer["status"] == 403
     assert "172.30." not in answer["body"]
 
 
 @pytest.mark.parametrize("web", WEB)
+def test_health_detail_is_given_to_monitoring(web):
+    answer = direct(web, "/healthz/databases", source=group("monitoring")[0])
+    assert answer["status"] == 200 and body_json(answer)["status"] == "ok"
+
+
+@pytest.mark.parametrize("web", WEB)
 def test_nginx_hides_its_version_and_sends_security_headers(web):
-    headers = curl("http://%s/" % address(web))["headers"]
+    headers = direct(web, "/")["headers"]
     assert headers["server"] == "nginx"
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
@@ -83,7 +95,7 @@ def test_nginx_hides_its_version_and_sends_security_headers(web):
 
 @pytest.mark.parametrize("web", WEB)
 def test_static_files_come_from_nginx(web):
-    answer = curl("http://%s/static/index.html" % address(web))
+    answer = direct(web, "/static/index.html")
     assert answer["status"] == 200 and "<h1>alx.webstack</h1>" in answer["body"]
     assert "x-app-release" not in answer["headers"]
 
@@ -91,26 +103,26 @@ def test_static_files_come_from_nginx(web):
 @pytest.mark.parametrize("web", WEB)
 def test_stub_status_answers_on_loopback_only(web):
     assert "Active connections" in host(web).check_output("curl -sS http://127.0.0.1:8081/stub_status")
-    refused = host(group("clients")[0]).run("curl -sS -m 3 http://%s:8081/stub_status" % address(web))
+    refused = host(group("loadbalancers")[0]).run("curl -sS -m 3 http://%s:8081/stub_status" % address(web))
     assert refused.rc != 0
 
 
 def test_forwarded_for_is_ignored_from_hosts_that_are_not_balancers():
-    web = WEB[0]
-    curl("http://%s/?xff-check" % address(web), "-H", "X-Forwarded-For: 203.0.113.9")
+    web, monitor = WEB[0], group("monitoring")[0]
+    direct(web, "/?xff-check", "-H", "X-Forwarded-For: 203.0.113.9", source=monitor)
     log = host(web).check_output("grep -F 'xff-check' /var/log/nginx/access.log | tail -n 1")
-    assert log.startswith(address(group("clients")[0]) + " "), log
+    assert log.startswith(address(monitor) + " "), log
 
 
 def test_write_on_one_server_read_on_the_other_from_the_replica():
     note = "note-%d" % time.time_ns()
-    written = curl("http://%s/records" % address(WEB[0]), "-X", "POST", "--data-urlencode", "note=" + note)
+    written = direct(WEB[0], "/records", "-X", "POST", "--data-urlencode", "note=" + note)
     assert written["status"] == 201
     record = body_json(written)
     assert record["written_by"] == WEB[0] and record["written_to"] == PRIMARY
 
     def read():
-        answer = curl("http://%s/records/%d" % (address(WEB[-1]), record["id"]))
+        answer = direct(WEB[-1], "/records/%d" % record["id"])
         return body_json(answer) if answer["status"] == 200 else None
 
     found = wait_until(read, timeout=10, interval=0.2, what="the record on the replica")
@@ -124,18 +136,18 @@ def write(url: str, note: str) -> dict:
 
 
 def test_reads_go_to_the_next_replica_and_then_to_the_primary():
-    web = address(WEB[0])
-    record = body_json(write("http://%s/records" % web, "fallback"))
+    web = WEB[0]
+    record = body_json(direct(web, "/records", "-X", "POST", "--data-urlencode", "note=fallback"))
     wait_until(lambda: all(sql(r, "SELECT COUNT(*) FROM app.records WHERE id = %d" % record["id"]) == "1"
                            for r in REPLICAS), timeout=20, what="the record on every replica")
     stopped = []
     try:
         for replica in REPLICAS:
-            answer = body_json(curl("http://%s/records/%d" % (web, record["id"])))
+            answer = body_json(direct(web, "/records/%d" % record["id"]))
             assert answer["read_from"] == "replica" and answer["server"] == replica, answer
             host(replica).check_output("systemctl stop mariadb")
             stopped.append(replica)
-        answer = body_json(curl("http://%s/records/%d" % (web, record["id"])))
+        answer = body_json(direct(web, "/records/%d" % record["id"]))
         assert answer["read_from"] == "primary" and answer["server"] == PRIMARY
         assert answer["fallback"] == "no replica is available, read from the primary"
         health = databases(WEB[0])
@@ -144,7 +156,7 @@ def test_reads_go_to_the_next_replica_and_then_to_the_primary():
         for replica in stopped:
             host(replica).check_output("systemctl start mariadb")
     wait_until(lambda: databases(WEB[0])["status"] == "ok", timeout=60, what="every replica back")
-    assert body_json(curl("http://%s/records/%d" % (web, record["id"])))["server"] == REPLICAS[0]
+    assert body_json(direct(web, "/records/%d" % record["id"]))["server"] == REPLICAS[0]
 
 
 def test_without_the_primary_pages_and_reads_go_on_and_writes_get_a_json_503():

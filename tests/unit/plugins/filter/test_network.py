@@ -75,4 +75,35 @@ def test_ipv4_in_network_says_what_is_wrong(addresses, net, message):
 
 
 def test_the_plugin_exports_its_filters():
-    assert set(network.FilterModule().filters()) == {"address_of", "ipv4_int", "ipv4_in_network"}
+    assert set(network.FilterModule().filters()) == {"address_of", "ipv4_int", "ipv4_in_network",
+                                                     "invalid_networks", "networks_of_family"}
+
+
+@pytest.mark.parametrize("values, bad", [
+    (["192.0.2.0/24", "198.51.100.7", "2001:db8::/32", "::1"], []),
+    (["192.0.2.0/24", "10.0.0.300/8", "lab", "", "192.0.2.0/33"], ["10.0.0.300/8", "lab", "", "192.0.2.0/33"]),
+    ([], []),
+])
+def test_invalid_networks_names_what_is_not_an_address_or_network(values, bad):
+    assert network.invalid_networks(values) == bad
+
+
+def test_invalid_networks_wants_a_list():
+    with pytest.raises(AnsibleFilterError, match="expects a list"):
+        network.invalid_networks("192.0.2.0/24")
+
+
+def test_networks_of_family_splits_and_normalises():
+    values = ["192.0.2.7", "2001:db8::/32", "198.51.100.9/24", "192.0.2.7/32", "fe80::1"]
+    assert network.networks_of_family(values, 4) == ["192.0.2.7/32", "198.51.100.0/24"]
+    assert network.networks_of_family(values, "6") == ["2001:db8::/32", "fe80::1/128"]
+    assert network.networks_of_family([], 4) == []
+
+
+@pytest.mark.parametrize("values, family, message", [
+    (["192.0.2.0/24", "nope"], 4, "'nope' is not an IP address"),
+    (["192.0.2.0/24"], 5, "family must be 4 or 6"),
+])
+def test_networks_of_family_says_what_is_wrong(values, family, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        network.networks_of_family(values, family)

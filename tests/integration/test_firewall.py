@@ -1,0 +1,108 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The firewall role: what each host lets in, port by port, from the client
+(the internet), a web server, a database server, monitoring and this machine
+(the lab's admin network); and a rule set that would shut Ansible out is put
+back by the host itself."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import LAB, address, group, host, managed, site, variables
+from labkit import firewall
+from labkit.commands import recap, said
+
+LBS = LAB.balancers
+WEB = group("webservers")
+DBS = group("mysql_primary") + group("mysql_replica")
+MONITORS = group("monitoring")
+STACK = LBS + WEB + DBS + MONITORS
+ADMIN_PORT = int(variables(LBS[0]).get("haproxy_admin_port", 8404))
+# Every port the stack could expose: SSH, the site, the admin port, the
+# database, nginx's stub_status (loopback only) and a port nothing uses.
+PORTS = [22, 80, 443, ADMIN_PORT, 3306, 8081, 9999]
+CONTROLLER = "controller"  # this machine, in firewall_admin_networks
+
+
+def allowed(source: str, target: str, port: int) -> bool:
+    """Whether the rules let ``source`` open ``port`` on ``target`` (a host, or a VIP)."""
+    if port == 22:
+        return source == CONTROLLER
+    if target in LAB.vips:
+        return port in (80, 443)
+    if target in LBS:
+        return port in (80, 443) or (port == ADMIN_PORT and source in [CONTROLLER] + MONITORS)
+    if target in WEB and port == 80:
+        return source in LBS + MONITORS
+    if target in DBS and port == 3306:
+        return source in WEB + DBS + MONITORS
+    return False
+
+
+def matrix(source: str) -> list[tuple[str, int, str, bool]]:
+    """(target, port, what the source met, whether it is allowed) for every
+    host of the stack but the source itself, and every VIP."""
+    targets = [(target, port) for target in STACK + LAB.vips if target != source for port in PORTS]
+    found = firewall.reach(LAB, None if source == CONTROLLER else source,
+                           [(target if target in LAB.vips else address(target), port) for target, port in targets])
+    return [(target, port, state, allowed(source, target, port))
+            for (target, port), state in zip(targets, found.values())]
+
+
+@pytest.mark.parametrize("source", [LAB.client, WEB[0], DBS[-1], MONITORS[0], CONTROLLER])
+def test_every_allowed_path_is_open_and_every_other_is_dropped(source):
+    found = matrix(source)
+    wrong = [(target, port, state) for target, port, state, should in found
+             if (state == "open") != should or (not should and state != "filtered")]
+    assert not wrong, wrong
+    assert any(should for *_rest, should in found)
+
+
+def test_the_rules_are_kept_for_the_next_boot():
+    for name in STACK:
+        box = host(name)
+        assert box.service("nftables").is_enabled
+        loaded = box.check_output("nft -f /etc/nftables.conf && nft list table %s" % firewall.TABLE)
+        assert "policy drop" in loaded
+        assert box.file("/var/lib/alx-webstack/firewall").mode == 0o700
+
+
+def test_rules_that_would_shut_ansible_out_are_rolled_back():
+    web = WEB[0]
+    before = firewall.table(LAB, web)
+    saved = host(web).check_output("sha256sum /etc/nftables.conf")
+    done = site("--tags", "firewall", "--limit", web,
+                "-e", json.dumps({"firewall_admin_networks": ["192.0.2.0/24"], "firewall_confirm_timeout": 10}),
+                succeed=False)
+    assert done.returncode != 0
+    assert "cut Ansible's own connection to %s" % web in said(done)
+    assert firewall.table(LAB, web) == before
+    assert host(web).check_output("sha256sum /etc/nftables.conf") == saved
+    assert managed(web).ansible("ansible.builtin.ping", check=False)["ping"] == "pong"
+    # The refused rule set is not taken for the one in force: with the
+    # inventory's settings the next run writes it again and loads nothing.
+    again = site("--tags", "firewall", "--limit", web)
+    assert recap(again.stdout)[web] == 1  # rules.nft written; nothing loaded
+    assert host(web).file("/var/lib/alx-webstack/firewall/rules.nft").exists
+    assert firewall.table(LAB, web) == before
+
+
+def state_of(web: str) -> str:
+    """The rule set written, the one kept for boot and the one loaded."""
+    return host(web).check_output("cat /var/lib/alx-webstack/firewall/rules.nft /etc/nftables.conf; "
+                                  "nft list table %s" % firewall.TABLE)
+
+
+@pytest.mark.parametrize("extra, sentence", [
+    ({"firewall_admin_networks": ["172.30.80.1/33"]}, "172.30.80.1/33: not an IP address or a network in CIDR"),
+    ({"firewall_admin_networks": []}, "firewall_admin_networks is empty while SSH"),
+    ({"firewall_extra_rules": [{"ports": [70000], "sources": ["any"]}]}, "70000: not a port from 1 to 65535"),
+], ids=["bad-network", "no-admin-network", "bad-port"])
+def test_bad_settings_stop_before_any_change(extra, sentence):
+    web = WEB[0]
+    before = state_of(web)
+    done = site("--tags", "firewall", "--limit", web, "-e", json.dumps(extra), succeed=False)
+    assert done.returncode != 0
+    assert sentence in said(done)
+    assert state_of(web) == before
