@@ -34,7 +34,7 @@ LAB_DEBIAN ?= 12
 IMAGE_REPO := alx-webstack/debian
 COLLECTION_ROOT := $(CURDIR)/.cache/ansible-test/ansible_collections/alx/webstack
 
-.PHONY: all venv docker images lab lab-destroy test lint unit unit-core sanity compat molecule bench build clean
+.PHONY: all venv docker images lab lab-destroy test lint unit unit-core sanity compat molecule sslyze bench build clean
 
 all: test
 
@@ -112,7 +112,17 @@ compat:
 	for v in $(CORE_VERSIONS); do $(MAKE) --no-print-directory unit-core ANSIBLE_CORE=$$v; done
 	for v in $(SANITY_CORE_VERSIONS); do $(MAKE) --no-print-directory sanity ANSIBLE_CORE=$$v; done
 
-molecule: venv docker
+# The TLS scanner of the integration tests, in a virtualenv of its own (its
+# cryptography pin clashes with the collections').
+SSLYZE_VENV := .cache/sslyze
+$(SSLYZE_VENV)/.installed: tests/requirements-sslyze.txt
+	$(PYTHON) -m venv $(SSLYZE_VENV)
+	$(SSLYZE_VENV)/bin/pip install --quiet -r tests/requirements-sslyze.txt
+	touch $@
+
+sslyze: $(SSLYZE_VENV)/.installed
+
+molecule: venv docker sslyze
 	for v in $(DEBIAN_VERSIONS); do \
 	  bash molecule/resources/images/build.sh $$v; \
 	  echo "=== Molecule on Debian $$v"; \

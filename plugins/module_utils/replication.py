@@ -42,6 +42,8 @@ COLUMNS = {
     "gtid_io_pos": ("gtid_io_pos", "retrieved_gtid_set"),
     "gtid_executed": ("executed_gtid_set",),
     "connection_name": ("channel_name", "connection_name"),
+    "ssl_allowed": ("source_ssl_allowed", "master_ssl_allowed"),
+    "ssl_verify": ("source_ssl_verify_server_cert", "master_ssl_verify_server_cert"),
 }
 
 
@@ -139,6 +141,8 @@ def normalise(row, server, read_only=None, gtid_mode=None, gtid_slave_pos=None, 
         "source_host": _text(raw["source_host"]),
         "source_port": _int_or_none(raw["source_port"]),
         "source_user": _text(raw["source_user"]),
+        "tls": _text(raw["ssl_allowed"]).strip().lower() == "yes",
+        "tls_verify": _text(raw["ssl_verify"]).strip().lower() == "yes",
         "seconds_behind": _int_or_none(raw["seconds_behind"]),
         "last_io_errno": _int_or_none(raw["last_io_errno"]) or 0,
         "last_io_error": _text(raw["last_io_error"]),

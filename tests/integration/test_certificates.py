@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import pytest
-from conftest import LAB, site, variables
+from conftest import LAB, PROJECT, site, variables
 from labkit.client import Probe
 from labkit.commands import recap
 
@@ -21,6 +20,8 @@ LB = LAB.balancers[0]
 NAMES = variables(LB)["haproxy_acme_domains"]
 # Each site name resolves to one VIP in the lab's DNS (in order).
 SITES = list(zip(NAMES, LAB.vips))
+# sslyze lives in a virtualenv of its own (`make sslyze`).
+SSLYZE = os.path.join(PROJECT, ".cache", "sslyze", "bin", "python")
 
 
 def served(name: str, vip: str) -> dict:
@@ -63,12 +64,13 @@ def test_a_certificate_near_its_end_is_renewed_without_a_failed_request():
 
 
 def test_the_vips_are_compliant_with_mozilla_intermediate():
+    assert os.path.exists(SSLYZE), "sslyze is not installed: run `make sslyze`"
     root = LAB.sh(LAB.client, "curl -sS https://%s:15000/roots/0" % LAB.address(LAB.client))
     with tempfile.TemporaryDirectory() as folder:
         ca, report = os.path.join(folder, "root.pem"), os.path.join(folder, "report.json")
         with open(ca, "w", encoding="utf-8") as out:
             out.write(root)
-        done = subprocess.run([sys.executable, "-m", "sslyze", "--mozilla_config=intermediate", "--certinfo_ca_file",
+        done = subprocess.run([SSLYZE, "-m", "sslyze", "--mozilla_config=intermediate", "--certinfo_ca_file",
                                ca, "--json_out", report] + ["%s:443{%s}" % site for site in SITES],
                               capture_output=True, text=True, timeout=300, check=False)
         with open(report, encoding="utf-8") as handle:

@@ -23,9 +23,15 @@ def settings():
     return variables(PRIMARY)
 
 
+# With mysql_tls the primary takes TCP connections over TLS only: the check's
+# connection to it presents the stack's CA and checks the primary's name.
+TLS = ({"primary_ca_cert": "/etc/mysql/tls/ca.crt", "primary_check_hostname": True}
+       if variables(PRIMARY).get("mysql_tls") else {})
+
+
 def check(check_mode=False, **args) -> dict:
     """Run alx.webstack.mysql_replication_check on the replica."""
-    options = {"login_unix_socket": SOCKET, "report_only": True, **args}
+    options = {"login_unix_socket": SOCKET, "report_only": True, **TLS, **args}
     text = " ".join("%s=%s" % (k, shlex.quote(str(v))) for k, v in options.items())
     return managed(REPLICA).ansible("alx.webstack.mysql_replication_check", text, check=check_mode, become=True)
 
@@ -66,9 +72,11 @@ def test_application_user_cannot_write_on_the_replica(records, web):
     config = settings()
     addresses = {name: address(name) for name in (PRIMARY, REPLICA)}
     script = (
-        "import pymysql, sys\n"
+        "import os, pymysql, sys\n"
+        "ca = '/srv/app/shared/db-ca.crt'\n"
         "for server in sys.argv[1:3]:\n"
-        "    conn = pymysql.connect(host=server, user=%r, password=%r, database='app', autocommit=True)\n"
+        "    conn = pymysql.connect(host=server, user=%r, password=%r, database='app', autocommit=True,\n"
+        "                           ssl={'ca': ca} if os.path.exists(ca) else None)\n"
         "    try:\n"
         "        conn.cursor().execute(\"INSERT INTO replication_test (note) VALUES ('from-app')\")\n"
         "        print(server, 'written')\n"

@@ -15,7 +15,9 @@
 
 Configuration comes from the environment (the app role's env file):
 DB_PRIMARY_HOST, DB_REPLICA_HOSTS (comma-separated), DB_PORT, DB_NAME,
-DB_USER, DB_PASSWORD, DB_CONNECT_TIMEOUT, DB_PRIMARY_RETRY, DB_WRITE_SLOTS.
+DB_USER, DB_PASSWORD, DB_CONNECT_TIMEOUT, DB_PRIMARY_RETRY, DB_WRITE_SLOTS,
+and DB_SSL_CA: with a CA certificate there, every connection uses TLS and
+checks that the server's certificate comes from that CA and names its address.
 Every request opens its own connections, so a database that comes back is
 used again at once. A primary that is gone answers nothing, and writes waiting
 on it must not take every thread from pages and reads: at most DB_WRITE_SLOTS
@@ -71,7 +73,10 @@ def connect(host):
     """A connection to one database server, with the settings of the environment."""
     if not host:
         raise RuntimeError("no database server configured")
+    ca = os.environ.get("DB_SSL_CA")
+    tls = {"ssl_ca": ca, "ssl_verify_cert": True, "ssl_verify_identity": True} if ca else {}
     return pymysql.connect(
+        **tls,
         host=host,
         port=int(os.environ.get("DB_PORT", "3306")),
         user=os.environ.get("DB_USER", "app"),
@@ -108,7 +113,10 @@ def probe(host):
         with conn.cursor() as cur:
             cur.execute("SELECT @@hostname AS server, @@read_only AS read_only")
             row = cur.fetchone()
-        return {"address": host, "ok": True, "server": row["server"], "read_only": bool(row["read_only"])}
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            cipher = (cur.fetchone() or {}).get("Value") or None
+        return {"address": host, "ok": True, "server": row["server"], "read_only": bool(row["read_only"]),
+                "tls_cipher": cipher}
     except pymysql.err.MySQLError as err:
         return {"address": host, "ok": False, "error": str(err)}
     finally:

@@ -322,3 +322,14 @@ def test_the_most_advanced_servers_have_what_every_other_has():
     assert replication.most_advanced({"db2": "0-1-40", "db3": "0-1-42", "db4": "0-1-42"}) == ["db3", "db4"]
     # Each has a transaction the other lacks: no server can take over without losing one.
     assert replication.most_advanced({"db2": "0-1-42,1-2-1", "db3": "0-1-43"}) == []
+
+
+@pytest.mark.parametrize("server", ["mariadb-10.11", "mysql-8.0.21", "mysql-8.4"])
+def test_tls_of_the_replication_connection_is_reported(server):
+    info = replication.server_info(server_cursor(server, None))
+    row = status_row(server)
+    prefix = "Source" if "Source_SSL_Allowed" in row else "Master"
+    assert replication.normalise(row, info)["tls"] is False
+    row.update({"%s_SSL_Allowed" % prefix: "Yes", "%s_SSL_Verify_Server_Cert" % prefix: "Yes"})
+    status = replication.normalise(row, info)
+    assert status["tls"] is True and status["tls_verify"] is True
