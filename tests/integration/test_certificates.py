@@ -29,9 +29,9 @@ def served(name: str, vip: str) -> dict:
     whether it verifies against the ACME CA's root."""
     out = LAB.sh(LAB.client, "curl -sS https://%s:15000/roots/0 > /run/acme-root.pem && "
                              "echo | openssl s_client -connect %s:443 -servername %s -CAfile /run/acme-root.pem "
-                             "-verify_return_error 2>/dev/null | tee /run/acme-served.txt "
-                             "| openssl x509 -noout -serial -issuer -ext subjectAltName; "
-                             "grep -c 'Verify return code: 0 (ok)' /run/acme-served.txt"
+                             "-verify_return_error > /run/acme-served.txt 2>/dev/null; "
+                             "openssl x509 -noout -serial -issuer -ext subjectAltName < /run/acme-served.txt; "
+                             "grep -c -m 1 'Verify return code: 0 (ok)' /run/acme-served.txt"
                  % (LAB.address(LAB.client), vip, name))
     return {"serial": out.split("serial=")[1].split()[0], "issuer": out.split("issuer=")[1].split("\n")[0],
             "names": sorted(part.strip()[4:] for part in out.split("Subject Alternative Name:")[1].split("\n")[1].split(",")),
