@@ -93,13 +93,14 @@ def opened(lab: Lab, host: str, port: int, source: str, tag: str = "alx-lab-hole
 @contextmanager
 def disabled(lab: Lab, hosts: list[str]):
     """No firewall on ``hosts`` until the block ends (the table is removed),
-    then the rule set kept for boot is loaded again: the same path with and
-    without the firewall, for a benchmark's comparison."""
+    then the same rules again, holes made by ``opened`` included: the same
+    path with and without the firewall, for a benchmark's comparison."""
     on = [host for host in hosts if table(lab, host)]
+    saved = "/run/alx-lab-firewall.nft"
     for host in on:
-        lab.sh(host, "nft delete table %s" % TABLE)
+        lab.sh(host, "nft list table %s > %s && nft delete table %s" % (TABLE, saved, TABLE))
     try:
         yield
     finally:
         for host in on:
-            lab.sh(host, "nft -f /etc/nftables.conf")
+            lab.sh(host, "nft -f %s && rm -f %s" % (saved, saved))
