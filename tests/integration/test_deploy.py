@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from conftest import LAB, address, broken_release, group, playbook, release_linked, variables
+from conftest import LAB, broken_release, group, playbook, release_linked, variables
 from labkit.commands import said
 from labkit.client import Probe
 
