@@ -6,6 +6,7 @@
 #                     ansible-core, Molecule on Debian 12 and 13
 #   make lint         ansible-lint and yamllint
 #   make unit         pytest for plugins and tools
+#   make rules        check and unit-test the alert rules with promtool
 #   make compat       unit and sanity tests on every supported ansible-core
 #   make images       build the lab's base images (only the missing ones)
 #   make bench        measure failover, failures, throughput and run times in
@@ -34,7 +35,7 @@ LAB_DEBIAN ?= 12
 IMAGE_REPO := alx-webstack/debian
 COLLECTION_ROOT := $(CURDIR)/.cache/ansible-test/ansible_collections/alx/webstack
 
-.PHONY: all venv docker images lab lab-destroy test lint unit unit-core sanity compat molecule sslyze bench build clean
+.PHONY: all venv docker images lab lab-destroy test lint unit rules unit-core sanity compat molecule sslyze bench build clean
 
 all: test
 
@@ -70,6 +71,26 @@ lint: venv
 
 unit: venv
 	pytest -q tests/unit
+
+# The alert rules, rendered with the monitoring role's defaults, checked and
+# unit-tested with promtool (tests/rules). promtool comes from Debian's
+# prometheus package, unpacked here: nothing is installed or started.
+PROMTOOL := .cache/prometheus/usr/bin/promtool
+RENDERED_RULES := .cache/rules/alx-webstack.rules.yml
+$(PROMTOOL):
+	mkdir -p .cache/prometheus
+	cd .cache/prometheus && rm -f prometheus_*.deb \
+	  && { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } \
+	  && dpkg-deb -x prometheus_*.deb .
+	touch $@
+
+rules: venv $(PROMTOOL)
+	mkdir -p $(dir $(RENDERED_RULES))
+	ansible localhost -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(BIN)/python \
+	  -e @roles/monitoring/defaults/main.yml -m ansible.builtin.template \
+	  -a "src=roles/monitoring/templates/alerts.rules.yml.j2 dest=$(CURDIR)/$(RENDERED_RULES) mode=0644" >/dev/null
+	$(PROMTOOL) check rules $(RENDERED_RULES)
+	$(PROMTOOL) test rules tests/rules/alx-webstack.test.yml
 
 # ansible-core releases that meta/runtime.yml admits and that install on this
 # controller's Python (3.11 takes up to 2.19), oldest first: `make compat` runs
@@ -130,7 +151,7 @@ molecule: venv docker sslyze
 	  ALX_SKIP_DRILLS=$$skip ALX_LAB_IMAGE=$(IMAGE_REPO):$$v molecule test; \
 	done
 
-test: lint unit compat molecule
+test: lint unit rules compat molecule
 
 # Not part of `make test`: figures, not pass/fail. BENCH_ARGS passes options to
 # python -m bench, e.g. BENCH_ARGS="--only failover --trials 3".

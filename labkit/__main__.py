@@ -18,6 +18,13 @@ def urls(lab: Lab) -> list[str]:
         settings = lab.variables(lb)
         port, user = settings.get("haproxy_admin_port", 8404), settings.get("haproxy_stats_user", "admin")
         found.append("https://%s:%s/stats   (%s, user %s)" % (lab.address(lb), port, lb, user))
+    # Prometheus and Alertmanager are open to the admin networks.
+    for name in lab.group("monitoring"):
+        settings = lab.variables(name)
+        found.append("http://%s:%s/alerts   (Prometheus on %s)"
+                     % (lab.address(name), settings.get("monitoring_prometheus_port", 9090), name))
+        found.append("http://%s:%s/   (Alertmanager on %s)"
+                     % (lab.address(name), settings.get("monitoring_alertmanager_port", 9093), name))
     return found
 
 

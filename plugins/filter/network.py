@@ -83,9 +83,22 @@ def networks_of_family(values, family):
     return found
 
 
+def url_host(address):
+    """``address`` as the host part of a URL or of host:port: an IPv6 address
+    in brackets, anything else (IPv4, a name) as it is."""
+    text = str(address).strip()
+    try:
+        if ipaddress.ip_address(text).version == 6:
+            return "[%s]" % text
+    except ValueError:
+        pass
+    return text
+
+
 class FilterModule:
     """alx.webstack's filters."""
 
     def filters(self):
         return {"address_of": address_of, "ipv4_int": ipv4_int, "ipv4_in_network": ipv4_in_network,
-                "invalid_networks": invalid_networks, "networks_of_family": networks_of_family}
+                "invalid_networks": invalid_networks, "networks_of_family": networks_of_family,
+                "url_host": url_host}

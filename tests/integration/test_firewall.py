@@ -19,9 +19,13 @@ DBS = group("mysql_primary") + group("mysql_replica")
 MONITORS = group("monitoring")
 STACK = LBS + WEB + DBS + MONITORS
 ADMIN_PORT = int(variables(LBS[0]).get("haproxy_admin_port", 8404))
+# The exporters (node, mysqld, nginx) and the monitoring host's Prometheus and
+# Alertmanager, at the monitoring role's defaults.
+NODE, MYSQLD, NGINX, PROMETHEUS, ALERTMANAGER = 9100, 9104, 9113, 9090, 9093
 # Every port the stack could expose: SSH, the site, the admin port, the
-# database, nginx's stub_status (loopback only) and a port nothing uses.
-PORTS = [22, 80, 443, ADMIN_PORT, 3306, 8081, 9999]
+# database, nginx's stub_status (loopback only), monitoring's, and a port
+# nothing uses.
+PORTS = [22, 80, 443, ADMIN_PORT, 3306, 8081, NODE, MYSQLD, NGINX, PROMETHEUS, ALERTMANAGER, 9999]
 CONTROLLER = "controller"  # this machine, in firewall_admin_networks
 
 
@@ -31,12 +35,16 @@ def allowed(source: str, target: str, port: int) -> bool:
         return source == CONTROLLER
     if target in LAB.vips:
         return port in (80, 443)
+    if port == NODE or (port == MYSQLD and target in DBS) or (port == NGINX and target in WEB):
+        return source in MONITORS
     if target in LBS:
         return port in (80, 443) or (port == ADMIN_PORT and source in [CONTROLLER] + MONITORS)
     if target in WEB and port == 80:
         return source in LBS + MONITORS
     if target in DBS and port == 3306:
         return source in WEB + DBS + MONITORS
+    if target in MONITORS and port in (PROMETHEUS, ALERTMANAGER):
+        return source in [CONTROLLER] + MONITORS
     return False
 
 

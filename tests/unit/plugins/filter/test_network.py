@@ -76,7 +76,7 @@ def test_ipv4_in_network_says_what_is_wrong(addresses, net, message):
 
 def test_the_plugin_exports_its_filters():
     assert set(network.FilterModule().filters()) == {"address_of", "ipv4_int", "ipv4_in_network",
-                                                     "invalid_networks", "networks_of_family"}
+                                                     "invalid_networks", "networks_of_family", "url_host"}
 
 
 @pytest.mark.parametrize("values, bad", [
@@ -107,3 +107,13 @@ def test_networks_of_family_splits_and_normalises():
 def test_networks_of_family_says_what_is_wrong(values, family, message):
     with pytest.raises(AnsibleFilterError, match=message):
         network.networks_of_family(values, family)
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("192.0.2.10", "192.0.2.10"),
+    ("2001:db8::10", "[2001:db8::10]"),
+    (" 2001:db8::10 ", "[2001:db8::10]"),
+    ("mon1.example.org", "mon1.example.org"),
+])
+def test_url_host_brackets_ipv6_only(address, expected):
+    assert network.url_host(address) == expected

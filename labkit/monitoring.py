@@ -1,0 +1,118 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab's monitoring as a user sees it: Prometheus' and Alertmanager's HTTP
+APIs on the monitoring host (open to this machine, the lab's admin network),
+and the notifications that the webhook receiver on the client recorded
+(molecule/resources/lab-webhook.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from labkit.commands import LabError, wait_until
+from labkit.lab import Lab
+
+WEBHOOK_PORT = 9099
+
+
+@dataclass
+class Notification:
+    """One alert of one notification as it arrived at the receiver."""
+
+    received: float
+    path: str
+    status: str
+    labels: dict
+    annotations: dict
+
+    @property
+    def alertname(self) -> str:
+        return self.labels.get("alertname", "")
+
+
+def _get(url: str, timeout: float = 10) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.read()
+    except OSError as err:
+        raise LabError("GET %s failed: %s" % (url, err)) from err
+
+
+class Monitoring:
+    """Prometheus and Alertmanager of the lab's first monitoring host."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.host = lab.group("monitoring")[0]
+        settings = lab.variables(self.host)
+        address = lab.address(self.host)
+        self.prometheus = "http://%s:%s" % (address, settings.get("monitoring_prometheus_port", 9090))
+        self.alertmanager = "http://%s:%s" % (address, settings.get("monitoring_alertmanager_port", 9093))
+        self.webhook = "http://%s:%s/" % (lab.address(lab.client), WEBHOOK_PORT)
+
+    # --- Prometheus ---------------------------------------------------------------------------
+
+    def api(self, path: str, **params) -> dict | list:
+        """Prometheus' API: the ``data`` of a successful answer."""
+        url = "%s/api/v1/%s%s" % (self.prometheus, path, ("?" + urllib.parse.urlencode(params)) if params else "")
+        answer = json.loads(_get(url))
+        if answer.get("status") != "success":
+            raise LabError("%s answered %s" % (url, answer))
+        return answer["data"]
+
+    def query(self, expression: str) -> list[dict]:
+        """An instant query's series, each ``{"metric": labels, "value": [time, "value"]}``."""
+        return self.api("query", query=expression)["result"]
+
+    def targets(self) -> list[dict]:
+        return self.api("targets", state="active")["activeTargets"]
+
+    def alerts(self, state: str = "firing") -> list[dict]:
+        """Prometheus' alerts in ``state`` (firing or pending)."""
+        return [alert for alert in self.api("alerts")["alerts"] if alert["state"] == state]
+
+    # --- Alertmanager -------------------------------------------------------------------------
+
+    def alertmanager_alerts(self) -> list[dict]:
+        return json.loads(_get("%s/api/v2/alerts" % self.alertmanager))
+
+    # --- the webhook receiver -----------------------------------------------------------------
+
+    def notifications(self, since: float = 0.0) -> list[Notification]:
+        """Every alert of every notification received after ``since`` (epoch seconds)."""
+        found = []
+        for line in _get(self.webhook).decode().splitlines():
+            record = json.loads(line)
+            if record["received"] < since:
+                continue
+            for alert in record["payload"].get("alerts", []):
+                found.append(Notification(record["received"], record["path"], alert["status"],
+                                          alert.get("labels", {}), alert.get("annotations", {})))
+        return found
+
+    def notified(self, alertname: str, since: float, status: str = "firing", timeout: float = 120,
+                 **labels: str) -> Notification:
+        """Wait for the first notification of ``alertname`` in ``status`` whose
+        labels include ``labels``, received after ``since``; return it."""
+        def arrived():
+            return next((n for n in self.notifications(since)
+                         if n.alertname == alertname and n.status == status
+                         and all(n.labels.get(k) == v for k, v in labels.items())), None)
+        return wait_until(arrived, timeout, 1, "%s %s notification %s" % (alertname, status, labels or ""))
+
+    def quiet(self, ignore: tuple[str, ...] = (), timeout: float = 180) -> None:
+        """Wait until no alert fires in Prometheus (but those named in ``ignore``)."""
+        def none_firing():
+            return not [a for a in self.alerts() if a["labels"]["alertname"] not in ignore]
+        wait_until(none_firing, timeout, 2, "no alert firing")
+
+    def fired_between(self, alertname: str, start: float, end: float | None = None) -> bool:
+        """Whether ``alertname`` was firing in Prometheus at any evaluation
+        between ``start`` and ``end`` (now by default)."""
+        end = end or time.time()
+        window = max(1, int(end - start) + 1)
+        return bool(self.api("query", query='max_over_time(ALERTS{alertname="%s",alertstate="firing"}[%ds])'
+                             % (alertname, window), time=end)["result"])

@@ -1,0 +1,204 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Monitoring as a sysadmin meets it: Prometheus scrapes every host of the
+stack; the alert rules pass their unit tests on the Prometheus the monitoring
+host runs; and a fault raises its alert, whose notification reaches the
+webhook receiver on the route of its severity, and is resolved once the lab
+is put back."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import LAB, PROJECT, group, host, sql
+from labkit.commands import run, wait_until
+from labkit.monitoring import Monitoring
+
+MON = Monitoring(LAB)
+LBS = LAB.balancers
+WEB = group("webservers")
+PRIMARY = group("mysql_primary")
+REPLICAS = group("mysql_replica")
+STACK = LBS + WEB + PRIMARY + REPLICAS + group("monitoring")
+# The lab's disk is this machine's: how full it is says nothing about the stack.
+UNRELATED = ("DiskFilling",)
+
+
+def expected_targets() -> set[tuple[str, str]]:
+    """(job, instance) of every target the inventory implies."""
+    return ({("node", name) for name in STACK} | {("mysqld", name) for name in PRIMARY + REPLICAS}
+            | {("nginx", name) for name in WEB} | {("haproxy", name) for name in LBS}
+            | {("probe", "vip %s" % vip) for vip in LAB.vips}
+            | {("prometheus", MON.host), ("alertmanager", MON.host)})
+
+
+def test_every_target_of_the_inventory_is_scraped_and_up():
+    def health():
+        return {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in MON.targets()}
+    wait_until(lambda: set(health().values()) == {"up"}, 60, 2, "every target up")
+    found = health()
+    assert set(found) == expected_targets()
+    assert set(found.values()) == {"up"}
+
+
+def values(expression: str) -> dict[str, float]:
+    """instance -> value of an instant query."""
+    return {s["metric"].get("instance", ""): float(s["value"][1]) for s in MON.query(expression)}
+
+
+def test_the_exporters_see_every_service_running():
+    assert values("mysql_up") == {name: 1.0 for name in PRIMARY + REPLICAS}
+    assert values("mysql_global_variables_read_only") == {
+        **{name: 0.0 for name in PRIMARY}, **{name: 1.0 for name in REPLICAS}}
+    assert values("mysql_slave_status_slave_sql_running") == {name: 1.0 for name in REPLICAS}
+    assert values("nginx_up") == {name: 1.0 for name in WEB}
+    assert values('count by (instance) (haproxy_server_status{state="UP"} == 1)') == {
+        name: float(len(WEB)) for name in LBS}
+
+
+def test_the_probe_checks_each_vip_over_https_with_its_certificate():
+    assert values("probe_success") == {"vip %s" % vip: 1.0 for vip in LAB.vips}
+    assert values("probe_http_ssl") == {"vip %s" % vip: 1.0 for vip in LAB.vips}
+    # The lab's ACME CA issues certificates for 90 days.
+    left = values("(probe_ssl_earliest_cert_expiry - time()) / 86400")
+    assert set(left) == {"vip %s" % vip for vip in LAB.vips}
+    assert all(30 < days <= 90 for days in left.values()), left
+
+
+def test_the_vip_metrics_say_which_balancer_holds_each_vip():
+    def held():
+        return {s["metric"]["vip"]: s["metric"]["instance"] for s in MON.query("alx_keepalived_vip_held == 1")}
+    wait_until(lambda: held() == LAB.holders(), 30, 1, "VIP metrics as the balancers hold them")
+    assert values("alx_keepalived_up") == {name: 1.0 for name in LBS}
+
+
+def test_the_alert_rules_pass_their_unit_tests_on_the_monitoring_hosts_prometheus():
+    """tests/rules on the rules rendered with the role's defaults, with the
+    promtool of the Prometheus the monitoring host runs (2.42 on Debian 12,
+    2.53 on Debian 13)."""
+    work = Path(tempfile.mkdtemp(prefix="rules-"))
+    try:
+        (work / "tests/rules").mkdir(parents=True)
+        (work / ".cache/rules").mkdir(parents=True)
+        shutil.copy(Path(PROJECT) / "tests/rules/alx-webstack.test.yml", work / "tests/rules")
+        run(["ansible", "localhost", "-i", "localhost,", "-c", "local",
+             "-e", "ansible_python_interpreter=%s" % sys.executable,
+             "-e", "@roles/monitoring/defaults/main.yml", "-m", "ansible.builtin.template",
+             "-a", "src=roles/monitoring/templates/alerts.rules.yml.j2 dest=%s mode=0644"
+             % (work / ".cache/rules/alx-webstack.rules.yml")])
+        run(["docker", "cp", str(work), "%s:/root/rules-test" % MON.host])
+        done = host(MON.host).run("cd /root/rules-test && promtool test rules tests/rules/alx-webstack.test.yml")
+        assert done.rc == 0, done.stdout + done.stderr
+        assert "SUCCESS" in done.stdout
+    finally:
+        shutil.rmtree(work)
+        host(MON.host).run("rm -rf /root/rules-test")
+
+
+def test_no_alert_fires_on_the_healthy_stack():
+    MON.quiet(ignore=UNRELATED)
+    assert [a["labels"]["alertname"] for a in MON.alerts() if a["labels"]["alertname"] not in UNRELATED] == []
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+LB, OTHER_LB = LBS[0], LBS[1]
+# What three faults at once raise: (alert, labels that name the culprit, severity).
+OUTAGE = [
+    ("ReplicaSQLThreadStopped", {"instance": REPLICAS[0]}, "critical"),
+    ("WebServerDown", {"instance": WEB[0]}, "warning"),
+    ("BackendServerDown", {"server": WEB[0]}, "warning"),
+    ("BalancerDown", {"instance": LB}, "critical"),
+    ("VIPsOnOneBalancer", {"instance": OTHER_LB}, "warning"),
+]
+
+
+def record(faults, repair, expected, settle) -> dict:
+    """Break, wait for every expected notification, repair, wait for each to
+    be resolved. Returns when each arrived (seconds after the fault or the
+    repair) and the fault's window."""
+    MON.quiet(ignore=UNRELATED)
+    started = time.time()
+    faults()
+    try:
+        fired = {name: MON.notified(name, started, **labels) for name, labels, _ in expected}
+    finally:
+        ended = time.time()
+        repair()
+    repaired = time.time()
+    settle()
+    resolved = {name: MON.notified(name, repaired, "resolved", **labels) for name, labels, _ in expected}
+    return {"started": started, "ended": ended, "fired": fired, "resolved": resolved,
+            "delay": {name: round(n.received - started, 1) for name, n in fired.items()},
+            "resolved_after": {name: round(n.received - repaired, 1) for name, n in resolved.items()}}
+
+
+def settle_vips():
+    for vip, holder in LAB.steady().items():
+        LAB.settle(vip, holder)
+
+
+@pytest.fixture(scope="module")
+def outage():
+    """At once: the SQL thread of a replica stopped, nginx stopped on a web
+    server, HAProxy stopped on a balancer (its VIP moves to the other)."""
+    def faults():
+        sql(REPLICAS[0], "STOP SLAVE SQL_THREAD")
+        host(WEB[0]).run_expect([0], "systemctl stop nginx")
+        host(LB).run_expect([0], "systemctl stop haproxy")
+
+    def repair():
+        sql(REPLICAS[0], "START SLAVE SQL_THREAD")
+        host(WEB[0]).run("systemctl start nginx")
+        host(LB).run("systemctl start haproxy")
+
+    found = record(faults, repair, OUTAGE, settle_vips)
+    print("\noutage: notified after %s s; resolved after %s s" % (found["delay"], found["resolved_after"]))
+    return found
+
+
+@pytest.mark.parametrize("name, labels, severity", OUTAGE, ids=[name for name, *_ in OUTAGE])
+def test_a_fault_is_notified_on_its_severitys_route_and_resolved(outage, name, labels, severity):
+    fired, resolved = outage["fired"][name], outage["resolved"][name]
+    assert fired.labels["severity"] == severity
+    assert fired.path == "/" + severity
+    assert len(fired.annotations.get("runbook", "")) > 20
+    assert fired.annotations["summary"]
+    assert resolved.path == fired.path
+    # Generous bounds: the lab's windows add up to about 25 s.
+    assert 0 < outage["delay"][name] < 120
+    assert 0 < outage["resolved_after"][name] < 120
+
+
+def test_with_one_balancer_down_the_site_stays_up_so_vip_not_answering_never_fires(outage):
+    assert not MON.fired_between("VIPNotAnswering", outage["started"], outage["ended"])
+    assert not [n for n in MON.notifications(outage["started"]) if n.alertname == "VIPNotAnswering"]
+
+
+CONCENTRATED = [("VIPsOnOneBalancer", {"instance": LB}, "warning")]
+
+
+@pytest.fixture(scope="module")
+def concentrated():
+    """keepalived stopped on a balancer whose HAProxy still serves: both VIPs
+    on the other."""
+    found = record(lambda: host(OTHER_LB).run_expect([0], "systemctl stop keepalived"),
+                   lambda: host(OTHER_LB).run("systemctl start keepalived"), CONCENTRATED, settle_vips)
+    print("\nconcentrated: notified after %s s; resolved after %s s" % (found["delay"], found["resolved_after"]))
+    return found
+
+
+def test_both_vips_on_one_balancer_is_notified_and_resolved(concentrated):
+    fired = concentrated["fired"]["VIPsOnOneBalancer"]
+    assert fired.path == "/warning"
+    assert "holds 2 VIPs" in fired.annotations["summary"]
+    assert concentrated["resolved"]["VIPsOnOneBalancer"].path == "/warning"
+
+
+def test_a_balancer_without_keepalived_but_serving_is_not_down(concentrated):
+    for name in ("BalancerDown", "VIPNotAnswering", "VIPWithoutBalancer"):
+        assert not MON.fired_between(name, concentrated["started"], concentrated["ended"]), name
