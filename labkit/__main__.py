@@ -21,9 +21,9 @@ def urls(lab: Lab) -> list[str]:
     # Prometheus and Alertmanager are open to the admin networks.
     for name in lab.group("monitoring"):
         settings = lab.variables(name)
-        found.append("http://%s:%s/alerts   (Prometheus on %s)"
+        found.append("http://%s:%s/   (Prometheus on %s)"
                      % (lab.address(name), settings.get("monitoring_prometheus_port", 9090), name))
-        found.append("http://%s:%s/   (Alertmanager on %s)"
+        found.append("http://%s:%s/api/v2/alerts   (Alertmanager's API on %s)"
                      % (lab.address(name), settings.get("monitoring_alertmanager_port", 9093), name))
     return found
 
