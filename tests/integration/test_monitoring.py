@@ -125,13 +125,13 @@ def record(faults, repair, expected, settle) -> dict:
     started = time.time()
     faults()
     try:
-        fired = {name: MON.notified(name, started, **labels) for name, labels, _ in expected}
+        fired = {name: MON.notified(name, started, **labels) for name, labels, *_rest in expected}
     finally:
         ended = time.time()
         repair()
     repaired = time.time()
     settle()
-    resolved = {name: MON.notified(name, repaired, "resolved", **labels) for name, labels, _ in expected}
+    resolved = {name: MON.notified(name, repaired, "resolved", **labels) for name, labels, *_rest in expected}
     return {"started": started, "ended": ended, "fired": fired, "resolved": resolved,
             "delay": {name: round(n.received - started, 1) for name, n in fired.items()},
             "resolved_after": {name: round(n.received - repaired, 1) for name, n in resolved.items()}}
@@ -161,7 +161,7 @@ def outage():
     return found
 
 
-@pytest.mark.parametrize("name, labels, severity", OUTAGE, ids=[name for name, *_ in OUTAGE])
+@pytest.mark.parametrize("name, labels, severity", OUTAGE, ids=[name for name, *_rest in OUTAGE])
 def test_a_fault_is_notified_on_its_severitys_route_and_resolved(outage, name, labels, severity):
     fired, resolved = outage["fired"][name], outage["resolved"][name]
     assert fired.labels["severity"] == severity
