@@ -11,6 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import Callable
 
 from labkit.commands import LabError, wait_until
 from labkit.lab import Lab
@@ -116,3 +117,76 @@ class Monitoring:
         window = max(1, int(end - start) + 1)
         return bool(self.api("query", query='max_over_time(ALERTS{alertname="%s",alertstate="firing"}[%ds])'
                              % (alertname, window), time=end)["result"])
+
+
+# --- faults and what they must raise -----------------------------------------------------------
+
+@dataclass
+class Fault:
+    """A fault of the lab, the way back, and the alerts it must raise: each
+    (alertname, labels that name the culprit, severity)."""
+
+    name: str
+    inflict: Callable[[], object]
+    repair: Callable[[], object]
+    expected: list[tuple[str, dict, str]]
+
+
+def faults(lab: Lab) -> dict[str, Fault]:
+    """The faults the monitoring drill knows, on the lab's first replica, web
+    server and balancers."""
+    replica, web = lab.group("mysql_replica")[0], lab.group("webservers")[0]
+    first, second = lab.balancers[0], lab.balancers[1]
+
+    def sh(host: str, command: str) -> Callable[[], str]:
+        return lambda: lab.sh(host, command)
+    return {
+        "replica_sql": Fault("the SQL thread of %s stopped" % replica,
+                             sh(replica, "mariadb -e 'STOP SLAVE SQL_THREAD'"),
+                             sh(replica, "mariadb -e 'START SLAVE SQL_THREAD'"),
+                             [("ReplicaSQLThreadStopped", {"instance": replica}, "critical")]),
+        "nginx": Fault("nginx stopped on %s" % web, sh(web, "systemctl stop nginx"), sh(web, "systemctl start nginx"),
+                       [("WebServerDown", {"instance": web}, "warning"),
+                        ("BackendServerDown", {"server": web}, "warning")]),
+        "haproxy": Fault("HAProxy stopped on %s" % first, sh(first, "systemctl stop haproxy"),
+                         sh(first, "systemctl start haproxy"),
+                         [("BalancerDown", {"instance": first}, "critical"),
+                          ("VIPsOnOneBalancer", {"instance": second}, "warning")]),
+        "keepalived": Fault("keepalived stopped on %s (HAProxy still serves)" % second,
+                            sh(second, "systemctl stop keepalived"), sh(second, "systemctl start keepalived"),
+                            [("VIPsOnOneBalancer", {"instance": first}, "warning")]),
+    }
+
+
+# Alerts that say nothing about the stack in the lab: its disk is the machine's.
+UNRELATED = ("DiskFilling",)
+
+
+def drill(monitoring: Monitoring, chosen: list[Fault], timeout: float = 120) -> dict:
+    """Inflict ``chosen`` at once on a quiet lab, wait for the notification of
+    every alert they must raise, repair them, put the VIPs back on their
+    masters and wait until each alert's notification says resolved. Returns
+    the notifications, the fault's window and the seconds from the fault (and
+    from the repair) to each notification."""
+    lab = monitoring.lab
+    monitoring.quiet(ignore=UNRELATED)
+    expected = [alert for fault in chosen for alert in fault.expected]
+    started = time.time()
+    try:
+        for fault in chosen:
+            fault.inflict()
+        fired = {name: monitoring.notified(name, started, "firing", timeout, **labels)
+                 for name, labels, _severity in expected}
+    finally:
+        ended = time.time()
+        for fault in chosen:
+            fault.repair()
+    repaired = time.time()
+    for vip, holder in lab.steady().items():
+        lab.settle(vip, holder)
+    resolved = {name: monitoring.notified(name, repaired, "resolved", timeout, **labels)
+                for name, labels, _severity in expected}
+    return {"started": started, "ended": ended, "fired": fired, "resolved": resolved,
+            "severity": {name: severity for name, _labels, severity in expected},
+            "delay": {name: round(n.received - started, 1) for name, n in fired.items()},
+            "resolved_after": {name: round(n.received - repaired, 1) for name, n in resolved.items()}}

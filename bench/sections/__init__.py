@@ -7,7 +7,7 @@ targets included) and optionally ``notes`` (sentences under the table).
 
 from __future__ import annotations
 
-from bench.sections import availability, database, speed
+from bench.sections import availability, database, monitoring, speed
 
 SECTIONS = {
     "site": speed.site,
@@ -17,6 +17,7 @@ SECTIONS = {
     "change": availability.change,
     "failover": availability.failover,
     "promotion": database.promotion,
+    "alerting": monitoring.alerting,
 }
 # The order of the table in BENCHMARKS.md.
-TABLE_ORDER = ("failover", "webfail", "change", "promotion", "throughput", "site", "heartbeat")
+TABLE_ORDER = ("failover", "webfail", "change", "promotion", "alerting", "throughput", "site", "heartbeat")

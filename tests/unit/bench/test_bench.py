@@ -8,6 +8,7 @@ from bench import report
 from bench.load import parse_wrk
 from bench.sections import TABLE_ORDER, SECTIONS
 from bench.sections.availability import failover_rows
+from bench.sections.monitoring import alerting_rows, bound, seconds, windows
 from bench.sections.speed import site_rows
 
 WRK = """Running 10s test @ https://172.30.80.100:443/static/index.html
@@ -90,3 +91,37 @@ def test_markdown_renders_the_rows_and_notes_it_is_given_and_nothing_else():
 
 def test_every_section_has_a_place_in_the_table():
     assert sorted(TABLE_ORDER) == sorted(SECTIONS)
+
+
+def test_prometheus_durations_are_read_in_seconds():
+    assert seconds("5s") == 5 and seconds("1m") == 60 and seconds("1m30s") == 90 and seconds("250ms") == 0.25
+
+
+def test_the_alerting_windows_default_to_the_roles():
+    assert bound(windows({})) == 15 + 15 + 60 + 30
+    lab = windows({"monitoring_scrape_interval": "5s", "monitoring_evaluation_interval": "5s",
+                   "monitoring_alert_for_short": "10s", "monitoring_alertmanager_group_wait": "5s"})
+    assert bound(lab) == 25
+
+
+def test_alerting_rows_judge_the_slowest_notification_against_the_windows():
+    usage = {"rss_mib": 20.0, "cpu_percent": 0.3}
+    result = {
+        "windows": windows({"monitoring_scrape_interval": "5s", "monitoring_evaluation_interval": "5s",
+                            "monitoring_alert_for_short": "10s", "monitoring_alertmanager_group_wait": "5s"}),
+        "faults": {
+            "nginx": {"name": "nginx stopped on web1", "alert": "WebServerDown",
+                      "runs": [{"delay": {"WebServerDown": d}, "resolved_after": {"WebServerDown": 9.0}}
+                               for d in (20.0, 21.0, 24.0)]},
+            "haproxy": {"name": "HAProxy stopped on lb1", "alert": "BalancerDown",
+                        "runs": [{"delay": {"BalancerDown": 31.0}, "resolved_after": {"BalancerDown": 7.0}}]},
+        },
+        "resources": {"server": {"prometheus": {"rss_mib": 100.0, "cpu_percent": 0.8}, "prometheus-alertmanager": None},
+                      "exporters": {"node": {"web1": usage, "web2": usage}, "nginx": {}},
+                      "targets": 19, "series": 5000},
+    }
+    rows = alerting_rows(result)
+    assert rows[0]["ours"] == "21.0 / 24.0 s; resolved 9.0 / 9.0 s" and rows[0]["met"] is True
+    assert rows[1]["met"] is False and "≤ 25 s" in rows[1]["target"]
+    assert rows[2]["ours"] == "prometheus 100 MiB / 0.8 %"
+    assert rows[3]["ours"] == "node 20 MiB / 0.3 % (2 hosts)"
