@@ -99,7 +99,9 @@ def test_a_flood_from_one_source_gets_429_and_costs_another_source_nothing():
     time.sleep(2)
     counts = flood(LAB, monitor, VIPS[0], seconds=15, path="/static/index.html")
     report = probe.result()
-    assert counts.get("429", 0) > 0 and counts.get("200", 0) >= limit, counts
+    # The source's budget is shared: its blackbox exporter probes the VIPs every few seconds, so the flood
+    # gets the limit less those probes, and never more than the limit.
+    assert counts.get("429", 0) > 0 and limit - 50 <= counts.get("200", 0) <= limit, counts
     assert report["failed"] == 0 and report["ok"] > 150, report["failures"][:5]
     refused = LAB.curl("https://%s/static/index.html" % VIPS[0], "-D", "-", "-o", "/dev/null", source=monitor)
     assert refused.startswith("HTTP/2 429") or refused.startswith("HTTP/1.1 429"), refused
