@@ -1,7 +1,13 @@
 # alx.webstack — lab, tests and lint.
 #
-#   make lab          build the local Docker lab and run playbooks/site.yml on it
+#   make lab          build the local Docker lab, or bring it back from any state
+#                     (stopped, some containers gone, another LAB_DEBIAN), and
+#                     run playbooks/site.yml on it
+#   make lab-status   each host's container and who holds each VIP
+#   make lab-stop     stop the lab's containers, keeping them (CPU back)
+#   make lab-start    start them again and wait until both VIPs serve
 #   make lab-destroy  remove every container and network the lab made
+#   make lab-test     `make lab` from each of those states (about half an hour)
 #   make test         every test: lint, unit, unit and sanity on each supported
 #                     ansible-core, Molecule on Debian 12 and 13
 #   make lint         ansible-lint and yamllint
@@ -23,6 +29,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# One place for Molecule's record of the scenario, whichever target runs it
+# (`make lab` drops it and lets Docker's state decide).
+export MOLECULE_EPHEMERAL_DIRECTORY := $(CURDIR)/.cache/molecule/default
 # Debian releases the Molecule scenario runs on in `make test`, and those of
 # them on which it also runs the long operator drills (tests marked `drill`:
 # whole-stack runs with another inventory, the installed collection, check
@@ -35,7 +44,7 @@ LAB_DEBIAN ?= 12
 IMAGE_REPO := alx-webstack/debian
 COLLECTION_ROOT := $(CURDIR)/.cache/ansible-test/ansible_collections/alx/webstack
 
-.PHONY: all venv docker images lab lab-destroy test lint unit rules unit-core sanity compat molecule sslyze bench build clean
+.PHONY: all venv docker images lab lab-status lab-start lab-stop lab-test lab-destroy test lint unit rules unit-core sanity compat molecule sslyze bench build clean
 
 all: test
 
@@ -53,12 +62,21 @@ docker:
 images: docker
 	bash molecule/resources/images/build.sh $(sort $(DEBIAN_VERSIONS) $(LAB_DEBIAN))
 
+# `make lab` converges from whatever Docker has: running containers are used,
+# stopped ones started, missing ones created, those of another image replaced.
 lab: venv docker
 	bash molecule/resources/images/build.sh $(LAB_DEBIAN)
-	ALX_LAB_IMAGE=$${ALX_LAB_IMAGE:-$(IMAGE_REPO):$(LAB_DEBIAN)} molecule create
-	ALX_LAB_IMAGE=$${ALX_LAB_IMAGE:-$(IMAGE_REPO):$(LAB_DEBIAN)} molecule prepare
-	ansible-playbook -i inventories/lab playbooks/site.yml
-	$(BIN)/python -m labkit
+	ALX_LAB_IMAGE=$${ALX_LAB_IMAGE:-$(IMAGE_REPO):$(LAB_DEBIAN)} $(BIN)/python -m labkit up
+
+lab-status lab-start lab-stop: venv docker
+	ALX_LAB_IMAGE=$${ALX_LAB_IMAGE:-$(IMAGE_REPO):$(LAB_DEBIAN)} $(BIN)/python -m labkit $(@:lab-%=%)
+
+# `make lab` from every state a lab can be left in: stopped, some or all
+# containers removed, another image. Rebuilds the lab several times (about half
+# an hour), so it is not part of `make test`.
+lab-test: venv docker
+	bash molecule/resources/images/build.sh $(LAB_DEBIAN)
+	ALX_LAB_IMAGE=$${ALX_LAB_IMAGE:-$(IMAGE_REPO):$(LAB_DEBIAN)} pytest -v -s -p no:cacheprovider tests/lab
 
 lab-destroy: venv docker
 	molecule destroy

@@ -32,6 +32,7 @@ from pathlib import Path
 from bench import report
 from bench.load import log
 from bench.sections import SECTIONS
+from labkit import control
 from labkit.commands import ROOT, run
 from labkit.lab import Lab
 
@@ -81,6 +82,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+    os.environ["ALX_LAB_IMAGE"] = args.image
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if args.report:
         results = json.loads(RESULTS.read_text(encoding="utf-8"))
@@ -89,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         was_running = lab.all_running()
         sections = args.only or list(SECTIONS)
         results = json.loads(RESULTS.read_text(encoding="utf-8")) if args.only and RESULTS.exists() else {}
-        if "site" not in sections and not was_running:
-            raise SystemExit("the lab is not running: `make lab` first, or run without --only")
+        if "site" not in sections and not control.healthy(lab):
+            # Whatever an interrupted run or a reboot left: measure on a lab brought back first.
+            log("the lab is not whole: bringing it back as `make lab` does")
+            control.up(lab)
         try:
             for name in sections:
                 log("== %s" % name)

@@ -10,6 +10,12 @@
   labkit.firewall  what the firewalls let through, port by port, from a host
   labkit.client    the probe run on the client host while something breaks
   labkit.probe     the probe itself (installed on the client as alx-probe)
+  labkit.monitoring  Prometheus' and Alertmanager's APIs and the webhook's
+                   notifications, and the monitoring drill's faults
+  labkit.promotion the promotion drill (primary killed, replica promoted)
+  labkit.control   the lab's containers as Docker sees them: up from any
+                   state, start, stop, healthy
 
-`python -m labkit` prints the lab's hosts, addresses and URLs.
+`python -m labkit [status|up|start|stop]` is what `make lab`, `lab-status`,
+`lab-start` and `lab-stop` call.
 """
