@@ -104,7 +104,8 @@ def release_served(web: str) -> str:
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "drill: a long operator drill (whole-stack runs with another inventory); "
+        "markers", "drill: a long operator drill (whole-stack runs with another inventory, playbook runs under load, "
+        "faults held until alerts fire); "
         "skipped when ALX_SKIP_DRILLS=1, as `make molecule` does outside DRILL_DEBIAN")
 
 

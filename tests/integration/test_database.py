@@ -248,6 +248,7 @@ def test_burst_of_concurrent_writes_is_applied_in_parallel_and_matches():
         sql(PRIMARY, "DROP DATABASE IF EXISTS alx_burst")
 
 
+@pytest.mark.drill
 def test_wiped_replica_is_seeded_again_and_matches_the_primary(records):
     for n in range(50):
         sql(PRIMARY, "INSERT INTO %s (note) VALUES ('before-wipe-%d')" % (records, n))

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import LAB, broken_release, group, playbook, release_linked, variables
 from labkit.commands import said
 from labkit.client import Probe
+
+# Rolling deploys under load: long, so run where the drills run (DRILL_DEBIAN).
+pytestmark = pytest.mark.drill
 
 WEB = group("webservers")
 

@@ -116,6 +116,7 @@ def outage():
     return found
 
 
+@pytest.mark.drill
 @pytest.mark.parametrize("name, severity", [(name, severity) for name, _labels, severity in OUTAGE],
                          ids=[name for name, *_rest in OUTAGE])
 def test_a_fault_is_notified_on_its_severitys_route_and_resolved(outage, name, severity):
@@ -130,6 +131,7 @@ def test_a_fault_is_notified_on_its_severitys_route_and_resolved(outage, name, s
     assert 0 < outage["resolved_after"][name] < 120
 
 
+@pytest.mark.drill
 def test_with_one_balancer_down_the_site_stays_up_so_vip_not_answering_never_fires(outage):
     assert not MON.fired_between("VIPNotAnswering", outage["started"], outage["ended"])
     assert not [n for n in MON.notifications(outage["started"]) if n.alertname == "VIPNotAnswering"]
@@ -144,6 +146,7 @@ def concentrated():
     return found
 
 
+@pytest.mark.drill
 def test_both_vips_on_one_balancer_is_notified_and_resolved(concentrated):
     fired = concentrated["fired"]["VIPsOnOneBalancer"]
     assert fired.labels["instance"] == LBS[0]
@@ -152,6 +155,7 @@ def test_both_vips_on_one_balancer_is_notified_and_resolved(concentrated):
     assert concentrated["resolved"]["VIPsOnOneBalancer"].path == "/warning"
 
 
+@pytest.mark.drill
 def test_a_balancer_without_keepalived_but_serving_is_not_down(concentrated):
     for name in ("BalancerDown", "VIPNotAnswering", "VIPWithoutBalancer"):
         assert not MON.fired_between(name, concentrated["started"], concentrated["ended"]), name

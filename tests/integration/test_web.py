@@ -199,6 +199,7 @@ def test_the_application_does_not_run_as_root(web):
     assert users and set(users) == {"app"}
 
 
+@pytest.mark.drill
 def test_releases_deploy_fail_safely_and_roll_back():
     default = variables(WEB[0]).get("app_version", "1.0.0")
     try:
