@@ -103,6 +103,13 @@ def settle(lab: Lab, timeout: float = 180) -> None:
         lab.settle(vip, holder, timeout)
 
 
+def unpause(found: dict[str, Container]) -> None:
+    """Thaw the paused containers among ``found`` (a freeze left by an interrupted run)."""
+    paused = [h for h, c in found.items() if c.state == "paused"]
+    if paused:
+        run(["docker", "unpause", *paused])
+
+
 def prepared(lab: Lab) -> bool:
     """Every container was readied by this version of prepare.yml (the mark its
     last play writes on each host, read inside the container)."""
@@ -117,9 +124,7 @@ def up(lab: Lab) -> float:
     started = time.monotonic()
     before = containers(lab)
     log("found " + ", ".join("%s %s" % (h, c.describe()) for h, c in before.items()))
-    paused = [h for h, c in before.items() if c.state == "paused"]
-    if paused:  # a freeze left by an interrupted run
-        run(["docker", "unpause", *paused])
+    unpause(before)
     if all(c.state in ("running", "paused") and c.current for c in before.values()) and prepared(lab):
         log("every container runs and is prepared: site.yml only")
     else:
@@ -142,10 +147,8 @@ def start(lab: Lab) -> float:
     absent = [h for h, c in found.items() if c.state == "missing"]
     if absent:
         raise LabError("no container for %s: `make lab` creates it" % ", ".join(absent))
-    paused = [h for h, c in found.items() if c.state == "paused"]
     stopped = [h for h, c in found.items() if c.state not in ("running", "paused")]
-    if paused:
-        run(["docker", "unpause", *paused])
+    unpause(found)
     if stopped:
         log("starting " + ", ".join(stopped))
         run(["docker", "start", *stopped])
@@ -157,9 +160,7 @@ def stop(lab: Lab) -> None:
     """Stop every container of the lab (systemd shuts each down cleanly); the
     lab and its data stay for ``start``."""
     found = containers(lab)
-    paused = [h for h, c in found.items() if c.state == "paused"]
-    if paused:
-        run(["docker", "unpause", *paused])
+    unpause(found)
     present = [h for h, c in found.items() if c.state != "missing"]
     if present:
         run(["docker", "stop", *present])
