@@ -141,7 +141,13 @@ def up(lab: Lab) -> float:
 
 def start(lab: Lab) -> float:
     """Start the lab's stopped (or paused) containers and wait until it serves
-    again; the lab must exist (``up`` makes what is missing)."""
+    again; the lab must exist (``up`` makes what is missing).
+
+    Pebble, the lab's ACME CA on the client, keeps its accounts and its root
+    in memory: once the client has started again, the balancers' account is
+    unknown to it and the monitoring host does not trust its new root. The
+    client's preparation mark is dropped, so the next ``up`` prepares the lab
+    again and runs site.yml, which registers the account."""
     started = time.monotonic()
     found = containers(lab)
     absent = [h for h, c in found.items() if c.state == "missing"]
@@ -152,6 +158,8 @@ def start(lab: Lab) -> float:
     if stopped:
         log("starting " + ", ".join(stopped))
         run(["docker", "start", *stopped])
+    if lab.client in stopped:
+        run(["docker", "exec", lab.client, "rm", "-f", PREPARED_MARK])
     settle(lab)
     return time.monotonic() - started
 
