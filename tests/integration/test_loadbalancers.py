@@ -39,9 +39,12 @@ def test_steady_state_each_balancer_holds_its_own_vip():
 
 @pytest.mark.parametrize("vip", VIPS)
 def test_vip_answers_https_in_round_robin(vip):
-    served = served_by("https://%s/" % vip, 6)
-    assert set(served) == set(WEB)
-    assert all(a != b for a, b in zip(served, served[1:])), served
+    # Other clients share the rotation (the monitoring host probes each VIP every
+    # few seconds), so a request of theirs may fall between two of these: every
+    # server answers its share, give or take two requests, rather than in strict turns.
+    served = served_by("https://%s/" % vip, 6 * len(WEB))
+    assert set(served) == set(WEB), served
+    assert all(abs(served.count(web) - 6) <= 2 for web in WEB), served
 
 
 @pytest.mark.parametrize("vip", VIPS)
