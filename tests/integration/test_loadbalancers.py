@@ -42,9 +42,10 @@ def test_vip_answers_https_in_round_robin(vip):
     # Other clients share the rotation (the monitoring host probes each VIP every
     # few seconds), so a request of theirs may fall between two of these: every
     # server answers its share, give or take two requests, rather than in strict turns.
-    served = served_by("https://%s/" % vip, 6 * len(WEB))
+    share = 6
+    served = served_by("https://%s/" % vip, share * len(WEB))
     assert set(served) == set(WEB), served
-    assert all(abs(served.count(web) - 6) <= 2 for web in WEB), served
+    assert all(abs(served.count(web) - share) <= 2 for web in WEB), served
 
 
 @pytest.mark.parametrize("vip", VIPS)

@@ -58,14 +58,19 @@ def states() -> dict[str, str]:
     return {host: container.state for host, container in control.containers(LAB).items()}
 
 
+def serving() -> None:
+    """Each VIP is held by its usual balancer and serves."""
+    assert LAB.holders() == LAB.steady()
+    for vip in LAB.vips:
+        assert LAB.serves("https://%s/" % vip), vip
+
+
 def brought_back(state: str, took: float) -> None:
     """The lab serves as before, and site.yml has nothing left to change."""
     TOOK[state] = took
     found = control.containers(LAB)
     assert all(c.running and c.current for c in found.values()), {h: c.describe() for h, c in found.items()}
-    assert LAB.holders() == LAB.steady()
-    for vip in LAB.vips:
-        assert LAB.serves("https://%s/" % vip), vip
+    serving()
     changed = recap(playbook(LAB.inventory, "playbooks/site.yml").stdout)
     assert set(changed) >= set(LAB.hosts) and not any(changed.values()), changed
 
@@ -79,9 +84,7 @@ def test_stop_and_start_keep_the_lab_and_its_data():
     control.stop(LAB)
     assert set(states().values()) == {"exited"}
     TOOK["all stopped, make lab-start"] = control.start(LAB)
-    assert LAB.holders() == LAB.steady()
-    for vip in LAB.vips:
-        assert LAB.serves("https://%s/" % vip), vip
+    serving()
     for db in LAB.group("mysql_primary") + LAB.group("mysql_replica"):
         assert wait_until(lambda d=db: has_mark(d, 1), 60, what="the write before the stop on %s" % db)
     # The lab's CA restarted with no memory of the balancers' account: make
