@@ -22,10 +22,10 @@ BASELINE_PORT = 8443
 BASELINE_DIR = "/run/alx-bench"
 BASELINE_UNIT = "alx-bench-baseline-haproxy"
 DESCRIPTION = (
-    "Baselines: keepalived with VRRPv2 and `advert_int 1` (the role's variables, applied and then\n"
-    "removed); Debian's packaged `haproxy.cfg` with a TLS frontend and a plain round-robin backend\n"
-    "(`server ... check`), run as a second HAProxy on port %d beside ours." % BASELINE_PORT)
-VRRP_V2 = ("-e", "keepalived_vrrp_version=2", "-e", "keepalived_advert_int=1")
+    "Baselines: keepalived with VRRPv2, `advert_int 1` and the polled HAProxy check alone (no\n"
+    "event-driven hand-over; the role's variables, applied and then removed); Debian's packaged\n"
+    "`haproxy.cfg` with a TLS frontend and a plain round-robin backend (`server ... check`), run as a second HAProxy on port %d beside ours." % BASELINE_PORT)
+VRRP_V2 = ("-e", "keepalived_vrrp_version=2", "-e", "keepalived_advert_int=1", "-e", "keepalived_track_service=")
 
 
 @contextmanager

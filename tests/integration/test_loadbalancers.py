@@ -132,6 +132,44 @@ def test_stopped_haproxy_hands_the_vip_over_and_takes_it_back():
     assert report["longest_outage"] < 5.0, report["failures"][:5]
 
 
+# The file keepalived tracks (track_file), written by a drop-in on haproxy.service.
+TRACKED = "/run/alx-keepalived-haproxy.down"
+
+
+def transitions_since(lb: str, since: str) -> list[str]:
+    """keepalived's transitions on the balancer logged after ``since`` (ISO 8601)."""
+    lines = LAB.sh(lb, "cat %s" % variables(lb).get("keepalived_transition_log", "/var/log/keepalived-transitions.log"))
+    return [line for line in lines.splitlines() if line.split(" ", 1)[0] > since]
+
+
+def test_the_vip_follows_the_file_keepalived_tracks():
+    # HAProxy serves throughout, so its check never fails: only the file moves the VIP.
+    lb, vip = LBS[1], VIPS[1]
+    assert LAB.sh(lb, "cat %s" % TRACKED).strip() == "0"
+    try:
+        LAB.sh(lb, "echo 1 > %s" % TRACKED)
+        wait_until(lambda: LAB.holder(vip) == LBS[0], timeout=10, interval=0.1, what="VIP handed over by the file")
+    finally:
+        LAB.sh(lb, "echo 0 > %s" % TRACKED)
+    wait_until(lambda: LAB.holder(vip) == lb, timeout=30, what="VIP back")
+
+
+@pytest.mark.parametrize("fault", ["stopped", "crashed"])
+def test_haproxy_stopped_or_crashed_hands_the_vip_over_at_once_and_takes_it_back(fault):
+    # A stop says so before HAProxy is signalled; a crash (SIGKILL of the master,
+    # which systemd restarts at once, likely before the next check) once it has died.
+    lb, vip = LBS[1], VIPS[1]
+    since = LAB.sh(lb, "date --iso-8601=ns").strip()
+    with getattr(faults, fault)(LAB, lb, "haproxy"):
+        if fault == "stopped":
+            assert LAB.sh(lb, "cat %s" % TRACKED).strip() == "1"
+            wait_until(lambda: LAB.holder(vip) == LBS[0], timeout=10, interval=0.1, what="VIP on the other balancer")
+    wait_until(lambda: LAB.sh(lb, "cat %s" % TRACKED).strip() == "0", timeout=30, what="HAProxy serving again")
+    wait_until(lambda: LAB.holder(vip) == lb, timeout=30, what="VIP back")
+    faulted = [line for line in transitions_since(lb, since) if " FAULT " in line]
+    assert faulted, "no FAULT transition on %s after HAProxy was %s" % (lb, fault)
+
+
 def web_back_in_rotation(web: str) -> None:
     wait_until(lambda: web in served_by("https://%s/" % VIPS[0], 4), timeout=30, what="%s serving again" % web)
 
