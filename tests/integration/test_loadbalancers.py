@@ -170,6 +170,48 @@ def test_haproxy_stopped_or_crashed_hands_the_vip_over_at_once_and_takes_it_back
     assert faulted, "no FAULT transition on %s after HAProxy was %s" % (lb, fault)
 
 
+HAPROXY_LOG = "/var/log/haproxy.log"
+
+
+def logged(lb: str, mark: str) -> bool:
+    return LAB.sh(lb, "grep -cF %s %s" % (mark, HAPROXY_LOG), check=False).strip() not in ("", "0")
+
+
+@pytest.mark.parametrize("vip", VIPS)
+def test_each_request_is_logged_to_the_haproxy_log_file_not_the_journal(vip):
+    lb = LAB.holder(vip)
+    since = LAB.sh(lb, "date '+%Y-%m-%d %H:%M:%S'").strip()
+    mark = "logged-%d" % time.time_ns()
+    LAB.curl("https://%s/static/index.html?%s" % (vip, mark))
+    wait_until(lambda: logged(lb, mark), timeout=10, what="the request in %s on %s" % (HAPROXY_LOG, lb))
+    assert mark not in LAB.sh(lb, "journalctl -u haproxy --since '%s' --no-pager" % since)
+    # Notices still reach the journal through syslog: on a reload, the old
+    # process's "Proxy ... stopped" (its own stderr lines start "[WARNING]").
+    LAB.sh(lb, "systemctl reload haproxy")
+    wait_until(lambda: any(line.startswith("Proxy ") for line in LAB.sh(
+        lb, "journalctl -u haproxy --since '%s' --no-pager -o cat" % since).splitlines()),
+        timeout=10, what="HAProxy's notices in the journal")
+
+
+def test_what_is_logged_while_rsyslog_is_away_arrives_and_the_file_rotates():
+    lb, vip = LBS[0], VIPS[0]
+    away = "logged-%d" % time.time_ns()
+    LAB.sh(lb, "systemctl stop syslog.socket rsyslog.service")
+    try:
+        LAB.curl("https://%s/static/index.html?%s" % (vip, away))
+        time.sleep(1)
+        assert not logged(lb, away)
+    finally:
+        LAB.sh(lb, "systemctl start rsyslog.service")
+    # HAProxy held it in its ring and sends it once rsyslog listens again.
+    wait_until(lambda: logged(lb, away), timeout=30, what="the line logged while rsyslog was away")
+    LAB.sh(lb, "logrotate --force /etc/logrotate.d/haproxy")
+    after = "logged-%d" % time.time_ns()
+    LAB.curl("https://%s/static/index.html?%s" % (vip, after))
+    wait_until(lambda: logged(lb, after), timeout=10, what="a request logged after the rotation")
+    assert LAB.sh(lb, "ls %s.1" % HAPROXY_LOG).strip() == HAPROXY_LOG + ".1"
+
+
 def web_back_in_rotation(web: str) -> None:
     wait_until(lambda: web in served_by("https://%s/" % VIPS[0], 4), timeout=30, what="%s serving again" % web)
 
