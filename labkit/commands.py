@@ -37,6 +37,14 @@ def playbook(inventory: str | Path, path: str, *extra: str, succeed: bool = True
     return run(["ansible-playbook", "-i", str(inventory), path, *extra], check=succeed, timeout=3600, env=env)
 
 
+def mitogen_env() -> dict:
+    """The environment that runs ansible-playbook with Mitogen's linear
+    strategy (PyPI ``mitogen``, an opt-in measured by ``make bench``)."""
+    import ansible_mitogen  # pylint: disable=import-outside-toplevel
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"),
+            "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def said(done: subprocess.CompletedProcess) -> str:
     """A run's output (failures may go to stderr), line wrapping folded to single spaces."""
     return " ".join(((done.stdout or "") + "\n" + (done.stderr or "")).split())

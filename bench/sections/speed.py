@@ -15,11 +15,11 @@ from bench import baselines
 from labkit import firewall
 from bench.load import brief, log, ratio, row, wrk
 from labkit.client import during
-from labkit.commands import playbook, recap, run
+from labkit.commands import mitogen_env, playbook, recap, run
 from labkit.lab import Lab
 
 # Targets, beside the figures they judge.
-MAX_SECOND_RUN_SHARE = 0.3
+MAX_SECOND_RUN_SHARE = 0.25
 MAX_HEARTBEAT_DELAY_MS = 1000
 # Requests per second through the VIP (HTTPS) as a share of those straight to one web server (HTTP).
 # Ours ÷ Debian's packaged HAProxy, both logging every request.
@@ -28,33 +28,47 @@ MIN_THROUGHPUT_VS_BASELINE = 1.0
 MIN_FULL_LOG_SHARE = 0.9
 
 
+SITE_NOTES = ["site.yml: over SSH with pipelining and ControlPersist, forks 10, nine hosts, on the machine the"
+              " containers share. A run that changes nothing still runs every task, one after another, each a round"
+              " trip to the hosts of its play: Mitogen, which keeps one Python per host and sends each module once,"
+              " cut a third of it. The 25 % target wants fewer tasks and the tiers that do not depend on each other"
+              " in parallel."]
+
+
 def site(lab: Lab, args) -> dict:
-    """A fresh lab, then site.yml twice: wall time and changed tasks."""
+    """A fresh lab, then site.yml twice, and once more with Mitogen (opt-in):
+    wall time and changed tasks."""
     env = {"ALX_LAB_IMAGE": args.image}
     run(["bash", "molecule/resources/images/build.sh", args.image.rsplit(":", 1)[1]], env=env, quiet=False)
     log("site: new containers")
     for step in ("destroy", "create", "prepare"):
         run(["molecule", step], env=env)
     result = {}
-    for name in ("first", "second"):
+    for name, env in (("first", None), ("second", None), ("second_mitogen", mitogen_env())):
         log("site: %s run of site.yml" % name)
         started = time.monotonic()
-        changed = recap(playbook(lab.inventory, "playbooks/site.yml").stdout)
+        changed = recap(playbook(lab.inventory, "playbooks/site.yml", env=env).stdout)
         result[name] = {"seconds": round(time.monotonic() - started, 1), "changed": sum(changed.values()),
                         "changed_per_host": changed}
     result["ratio"] = round(result["second"]["seconds"] / result["first"]["seconds"], 3)
+    result["mitogen_ratio"] = round(result["second_mitogen"]["seconds"] / result["first"]["seconds"], 3)
     result["rows"] = site_rows(result)
+    result["notes"] = SITE_NOTES
     return result
 
 
 def site_rows(result: dict) -> list[dict]:
-    first, second = result["first"], result["second"]
-    return [
-        row("site.yml on a fresh lab: wall time, changed", "%.0f s, %d changed" % (first["seconds"], first["changed"])),
-        row("site.yml second run: wall time (share of the first run's), changed",
-            "%.0f s (%.0f %%), %d changed" % (second["seconds"], 100 * result["ratio"], second["changed"]),
-            target="0 changed, ≤ %.0f %%" % (100 * MAX_SECOND_RUN_SHARE),
-            met=second["changed"] == 0 and result["ratio"] <= MAX_SECOND_RUN_SHARE)]
+    first = result["first"]
+    rows = [row("site.yml on a fresh lab: wall time, changed", "%.0f s, %d changed" % (first["seconds"], first["changed"]))]
+    for name, share, what in (("second", "ratio", "site.yml second run"),
+                              ("second_mitogen", "mitogen_ratio", "same, with Mitogen (`mitogen_linear`, opt-in)")):
+        if name in result:
+            again = result[name]
+            rows.append(row("%s: wall time (share of the first run's), changed" % what,
+                            "%.0f s (%.0f %%), %d changed" % (again["seconds"], 100 * result[share], again["changed"]),
+                            target="0 changed, ≤ %.0f %%" % (100 * MAX_SECOND_RUN_SHARE),
+                            met=again["changed"] == 0 and result[share] <= MAX_SECOND_RUN_SHARE))
+    return rows
 
 
 def heartbeat_samples(lab: Lab, samples: int) -> list[float]:
@@ -106,8 +120,7 @@ def throughput(lab: Lab, args) -> dict:
     def measure(url: str) -> dict:
         return wrk(lab, url, args.wrk_seconds, args.connections, args.wrk_runs)
     client = lab.address(lab.client)
-    # The load tool is one source: the abuse limits would answer it 429.
-    exempt = ("-e", json.dumps({"haproxy_rate_limit_exempt": [client]}))
+    exempt = baselines.client_exempt(lab)
     with baselines.loadbalancers(lab, *exempt), firewall.opened(lab, web_name, 80, client), \
             baselines.packaged_haproxy(lab) as baseline:
         for kind, path in paths.items():
