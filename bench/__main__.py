@@ -71,6 +71,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--image", default=os.environ.get("ALX_LAB_IMAGE", "alx-webstack/debian:12"))
     parser.add_argument("--trials", type=int, default=5, help="failover trials per kind and config")
     parser.add_argument("--hold", type=float, default=10.0, help="seconds a web server stays broken")
+    parser.add_argument("--stress-seconds", type=int, default=60, help="seconds the balancers stay saturated")
     parser.add_argument("--heartbeats", type=int, default=20, help="heartbeat samples per state")
     parser.add_argument("--write-rate", type=float, default=100.0, help="writes per second during the heartbeat")
     parser.add_argument("--wrk-seconds", type=int, default=10)

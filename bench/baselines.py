@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from contextlib import ExitStack, contextmanager
 
@@ -72,6 +73,12 @@ def stop_packaged_haproxy(lab: Lab) -> None:
     for lb in lab.balancers:
         lab.sh(lb, "systemctl stop %s; systemctl reset-failed %s; rm -rf %s"
                % (BASELINE_UNIT, BASELINE_UNIT, BASELINE_DIR), check=False)
+
+
+def client_exempt(lab: Lab) -> tuple[str, ...]:
+    """Extra variables that exempt the client from the abuse limits: a load
+    tool is one source, which the limits would answer 429."""
+    return ("-e", json.dumps({"haproxy_rate_limit_exempt": [lab.address(lab.client)]}))
 
 
 def apply_loadbalancers(lab: Lab, *extra: str) -> None:

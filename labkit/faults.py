@@ -11,6 +11,7 @@ breaks something always repairs it::
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 from labkit.commands import run, wait_until
@@ -79,3 +80,34 @@ def restart(host: str, grace: int = 20) -> None:
     """``docker restart`` (SIGTERM, then SIGKILL after ``grace`` seconds); returns
     as soon as the container runs again, while its services are still starting."""
     run(["docker", "restart", "--time", str(grace), host])
+
+
+# A busy loop, one per core: what burns a host's CPU in ``saturated``.
+BURNER = "while :; do :; done"
+
+
+@contextmanager
+def saturated(lab: Lab, hosts: list[str], urls: list[str], limit: float = 900):
+    """The hosts' CPUs saturated: a busy loop per core on each of them (for
+    ``limit`` seconds at most, whatever happens here), and wrk on the client
+    at full rate against each URL, until the block ends."""
+    done = threading.Event()
+
+    def load(url: str) -> None:
+        while not done.is_set():
+            lab.sh(lab.client, "wrk -t2 -c32 -d3s --timeout 5s %s >/dev/null 2>&1" % url, check=False)
+    loads = [threading.Thread(target=load, args=(url,), daemon=True) for url in urls]
+    for thread in loads:
+        thread.start()
+    for host in hosts:
+        lab.sh(host, "for core in $(seq $(nproc)); do setsid timeout %d sh -c '%s' </dev/null >/dev/null 2>&1 & done"
+               % (limit, BURNER))
+    try:
+        yield
+    finally:
+        done.set()
+        for host in hosts:
+            if lab.running(host):
+                lab.sh(host, "pkill -f '%s'" % BURNER, check=False)
+        for thread in loads:
+            thread.join(30)

@@ -16,8 +16,9 @@ SECTIONS = {
     "webfail": availability.webfail,
     "change": availability.change,
     "failover": availability.failover,
+    "stress": availability.stress,
     "promotion": database.promotion,
     "alerting": monitoring.alerting,
 }
 # The order of the table in BENCHMARKS.md.
-TABLE_ORDER = ("failover", "webfail", "change", "promotion", "alerting", "throughput", "site", "heartbeat")
+TABLE_ORDER = ("failover", "stress", "webfail", "change", "promotion", "alerting", "throughput", "site", "heartbeat")
