@@ -274,6 +274,8 @@ BAD_KEEPALIVED_INPUT = {
         ["-e", '{"keepalived_vips": [{"address": "%s/24", "router_id": 7}, {"address": "%s/24", "router_id": 7}]}'
          % tuple(VIPS)], "unique router_id"),
     "sub-second adverts with VRRPv2": (["-e", "keepalived_vrrp_version=2"], "VRRPv2 takes whole seconds"),
+    "a nice value out of range": (["-e", "keepalived_vrrp_nice=-30"], "a nice value from -20 to 19"),
+    "a tracked service with a space": (["-e", "keepalived_track_service='haproxy x'"], "a systemd service name"),
 }
 
 
