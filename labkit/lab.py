@@ -48,6 +48,11 @@ class Lab:
         """The host's inventory variables (group variables included, not templated)."""
         return self.data["_meta"]["hostvars"][host]
 
+    def transitions(self, balancer: str) -> list[str]:
+        """The lines of keepalived's transition log on the balancer, oldest first."""
+        path = self.variables(balancer).get("keepalived_transition_log", "/var/log/keepalived-transitions.log")
+        return self.sh(balancer, "cat %s" % path).splitlines()
+
     @property
     def client(self) -> str:
         return self.group("clients")[0]

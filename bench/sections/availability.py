@@ -165,8 +165,7 @@ def failover_rows(result: dict) -> list[dict]:
 
 def transitions(lab: Lab) -> dict[str, int]:
     """Lines in each balancer's keepalived transition log."""
-    return {lb: int(lab.sh(lb, "wc -l < %s" % lab.variables(lb).get(
-        "keepalived_transition_log", "/var/log/keepalived-transitions.log")).strip()) for lb in lab.balancers}
+    return {lb: len(lab.transitions(lb)) for lb in lab.balancers}
 
 
 STRESS_NOTE = (

@@ -138,8 +138,7 @@ TRACKED = "/run/alx-keepalived-haproxy.down"
 
 def transitions_since(lb: str, since: str) -> list[str]:
     """keepalived's transitions on the balancer logged after ``since`` (ISO 8601)."""
-    lines = LAB.sh(lb, "cat %s" % variables(lb).get("keepalived_transition_log", "/var/log/keepalived-transitions.log"))
-    return [line for line in lines.splitlines() if line.split(" ", 1)[0] > since]
+    return [line for line in LAB.transitions(lb) if line.split(" ", 1)[0] > since]
 
 
 def test_the_vip_follows_the_file_keepalived_tracks():
