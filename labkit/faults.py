@@ -54,12 +54,13 @@ def crashed(lab: Lab, host: str, service: str):
     """``kill -9`` of the service's main process, as a crash. systemd starts
     it again when its unit says so (HAProxy's does at once); on the way back
     it is started if it has not been, and waited for."""
+    def active() -> bool:
+        return lab.sh(host, "systemctl is-active %s" % service, check=False).strip() == "active"
+
     lab.sh(host, "kill -9 $(systemctl show --property MainPID --value %s)" % service)
     try:
         yield
     finally:
-        def active() -> bool:
-            return lab.sh(host, "systemctl is-active %s" % service, check=False).strip() == "active"
         if not active():
             lab.sh(host, "systemctl start %s" % service)
         wait_until(active, 30, 0.2, "%s active on %s" % (service, host))
