@@ -23,7 +23,7 @@ MAX_VIP_OUTAGE_S = 0.5
 # The faults of the failover section, as the table names them.
 KINDS = {"kill": "VIP outage, VIP holder killed", "haproxy": "VIP outage, HAProxy stopped",
          "crash": "VIP outage, HAProxy's master killed (SIGKILL)"}
-MAX_FROZEN_FAILURE_SPAN_S = 2.0
+MAX_FROZEN_FAILURE_SPAN_S = 1.0
 # VRRP transitions while the balancers' CPUs are saturated.
 MAX_STRESS_TRANSITIONS = 0
 
