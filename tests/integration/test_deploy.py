@@ -48,3 +48,16 @@ def test_failing_release_stops_the_rollout_and_the_fleet_keeps_serving():
     assert report["failed"] == 0, report["failures"][:5]
     for web in WEB:
         assert "release %s" % default in LAB.curl_web(web)
+
+
+@pytest.mark.parametrize("batch, sentence", [
+    ("100%", "A batch of %d (rolling_batch 100%%) of the %d web servers would leave 0 serving, fewer than"
+             " rolling_min_serving (50%%, that is %d): choose a smaller batch." % (len(WEB), len(WEB), len(WEB) // 2)),
+    ("lots", "rolling_batch 'lots' is neither a number of web servers nor a percentage such as 25%."),
+])
+def test_a_batch_that_would_leave_too_few_servers_serving_is_refused_before_any_change(batch, sentence):
+    before = {web: release_linked(web) for web in WEB}
+    done = playbook("deploy.yml", "-e", "app_version=9.9.9", "-e", "rolling_batch=%s" % batch, succeed=False)
+    assert done.returncode != 0
+    assert sentence in said(done), said(done)[-2000:]
+    assert {web: release_linked(web) for web in WEB} == before
