@@ -15,6 +15,7 @@ from bench.sections import TABLE_ORDER
 VERSION_KEYS = ("date", "commit", "machine", "docker", "debian", "haproxy", "keepalived", "nginx", "mariadb", "wrk",
                 "ansible_core")
 PLOT = "bench/results/failover.png"
+SCALE_PLOT = "bench/results/scale.png"
 
 
 def markdown(results: dict) -> str:
@@ -44,6 +45,9 @@ def markdown(results: dict) -> str:
     if results.get("failover", {}).get("timelines"):
         lines += ["", "One failover (the first trial of each), requests per 100 ms:", "",
                   "![VIP failover timeline](%s)" % PLOT]
+    if results.get("scale", {}).get("layouts"):
+        lines += ["", "site.yml run time against the number of hosts, with the least-squares lines:", "",
+                  "![site.yml time against hosts](%s)" % SCALE_PLOT]
     for section in sections:
         for note in section.get("notes", []):
             lines += ["", note]
@@ -79,8 +83,36 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_scale(results: dict, path: Path) -> None:
+    """site.yml's fresh and no-change run times against the hosts it sets up, with the fitted lines."""
+    data = results.get("scale", {})
+    if not data.get("layouts"):
+        return
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    fig, axis = plt.subplots(figsize=(7, 4))
+    hosts = [r["hosts"] for r in data["layouts"]]
+    for run, fitted, colour, label in (("first", "fit_first", "#2c6fbb", "fresh"),
+                                       ("second", "fit_second", "#3a7d44", "no change")):
+        line = data[fitted]
+        axis.plot(hosts, [r[run]["seconds"] for r in data["layouts"]], "o", color=colour, label=label)
+        axis.plot([min(hosts), max(hosts)], [line["fixed_s"] + line["per_host_s"] * x for x in (min(hosts), max(hosts))],
+                  "-", color=colour, linewidth=1,
+                  label="%.1f s + %.2f s per host" % (line["fixed_s"], line["per_host_s"]))
+    axis.set_xlabel("hosts site.yml sets up")
+    axis.set_ylabel("seconds")
+    axis.set_ylim(bottom=0)
+    axis.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write(results: dict, root: Path) -> list[Path]:
-    """BENCHMARKS.md and the plot under ``root``; the paths written."""
+    """BENCHMARKS.md and the plots under ``root``; the paths written."""
     plot(results, root / PLOT)
+    plot_scale(results, root / SCALE_PLOT)
     (root / "BENCHMARKS.md").write_text(markdown(results))
-    return [root / "BENCHMARKS.md", root / PLOT]
+    return [root / "BENCHMARKS.md", root / PLOT] + ([root / SCALE_PLOT] if results.get("scale") else [])

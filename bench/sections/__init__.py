@@ -7,7 +7,7 @@ targets included) and optionally ``notes`` (sentences under the table).
 
 from __future__ import annotations
 
-from bench.sections import availability, database, monitoring, speed
+from bench.sections import availability, database, monitoring, scale, speed
 
 SECTIONS = {
     "site": speed.site,
@@ -19,6 +19,7 @@ SECTIONS = {
     "stress": availability.stress,
     "promotion": database.promotion,
     "alerting": monitoring.alerting,
+    "scale": scale.scale_out,
 }
 # The order of the table in BENCHMARKS.md.
-TABLE_ORDER = ("failover", "stress", "webfail", "change", "promotion", "alerting", "throughput", "site", "heartbeat")
+TABLE_ORDER = ("failover", "stress", "webfail", "change", "promotion", "alerting", "throughput", "site", "scale", "heartbeat")

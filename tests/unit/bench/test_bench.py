@@ -9,6 +9,7 @@ from bench.load import parse_wrk
 from bench.sections import TABLE_ORDER, SECTIONS
 from bench.sections.availability import failover_rows
 from bench.sections.monitoring import alerting_rows, bound, seconds, windows
+from bench.sections.scale import fit, scale_rows
 from bench.sections.speed import site_rows
 
 WRK = """Running 10s test @ https://172.30.80.100:443/static/index.html
@@ -125,3 +126,24 @@ def test_alerting_rows_judge_the_slowest_notification_against_the_windows():
     assert rows[1]["met"] is False and "≤ 25 s" in rows[1]["target"]
     assert rows[2]["ours"] == "prometheus 100 MiB / 0.8 %"
     assert rows[3]["ours"] == "node 20 MiB / 0.3 % (2 hosts)"
+
+
+def test_the_scale_fit_finds_the_line_through_its_points():
+    fitted = fit([(7, 100.0), (10, 130.0), (14, 170.0)])
+    assert fitted["per_host_s"] == 10.0 and fitted["fixed_s"] == 30.0 and fitted["r2"] == 1.0
+    rough = fit([(7, 100.0), (10, 140.0), (14, 160.0)])
+    assert 0 < rough["r2"] < 1
+
+
+def test_scale_rows_judge_changes_and_failed_requests():
+    layouts = [{"web": 2, "replicas": 1, "hosts": 7, "first": {"seconds": 150, "changed": 200},
+                "second": {"seconds": 80, "changed": 0},
+                "deploys": [{"batch": "1", "seconds": 40, "failed": 0, "total": 2000}]},
+               {"web": 8, "replicas": 2, "hosts": 14, "first": {"seconds": 300, "changed": 400},
+                "second": {"seconds": 150, "changed": 1},
+                "deploys": [{"batch": "50%", "seconds": 60, "failed": 3, "total": 3000}]}]
+    rows = scale_rows({"layouts": layouts, "fit_first": fit([(7, 150), (14, 300)]),
+                       "fit_second": fit([(7, 80), (14, 150)])})
+    assert [r["met"] for r in rows] == [True, True, False, False, None, None]
+    assert "1 replica (7 hosts)" in rows[0]["measurement"] and "2 replicas (14 hosts)" in rows[2]["measurement"]
+    assert rows[4]["ours"].startswith("0.0 s + 21.43 s per host")

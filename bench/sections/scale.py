@@ -1,0 +1,122 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How run times grow with the fleet: site.yml and rolling deploys on 2, 4 and 8 web servers.
+
+Each layout is built fresh (new containers for every host), so its first
+site.yml run is a fresh one; then site.yml again (changes nothing), then two
+rolling deploys under the probe: one web server at a time, and batches of
+half the web servers (the most that ``rolling_min_serving``, 50 % by default,
+allows). A least-squares line through the run times gives the cost per host.
+The lab is put back as its own inventory describes it afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench.load import PROBE_RATE, brief, log, row
+from labkit import control, scale
+from labkit.client import during
+from labkit.commands import playbook, recap, run
+from labkit.lab import Lab
+
+LAYOUTS = (scale.Layout(2, 1), scale.Layout(4, 2), scale.Layout(8, 2))
+BATCHES = ("1", "50%")
+
+
+def timed_site(inventory) -> dict:
+    started = time.monotonic()
+    changed = recap(playbook(inventory, "playbooks/site.yml").stdout)
+    return {"seconds": round(time.monotonic() - started, 1), "changed": sum(changed.values())}
+
+
+def deploy(lab: Lab, version: str, batch: str) -> dict:
+    """A rolling deploy of ``version`` in batches of ``batch``, under the probe."""
+    started = time.monotonic()
+    report = during(lab, "https://%s/" % lab.vips[0], rate=PROBE_RATE, duration=1800, at=1, stop_after_action=True,
+                    insecure=True, action=lambda: playbook(lab.inventory, "playbooks/deploy.yml",
+                                                           "-e", "app_version=%s" % version,
+                                                           "-e", "rolling_batch=%s" % batch))
+    return brief(report) | {"version": version, "batch": batch, "seconds": round(time.monotonic() - started, 1)}
+
+
+def fit(points: list[tuple[float, float]]) -> dict:
+    """Least-squares line seconds = fixed + per_host × hosts, and its r²."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    slope = sxy / sxx if sxx else 0.0
+    intercept = mean_y - slope * mean_x
+    ss_tot = sum((y - mean_y) ** 2 for _, y in points)
+    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in points)
+    return {"fixed_s": round(intercept, 1), "per_host_s": round(slope, 2),
+            "r2": round(1 - ss_res / ss_tot, 3) if ss_tot else 1.0}
+
+
+def layout_run(layout: scale.Layout, image: str) -> dict:
+    log("scale: %s, new containers" % layout.name)
+    scale.remove()
+    env = {"ALX_LAB_IMAGE": image}
+    for step in ("destroy", "create"):
+        run(["molecule", step], env=env)
+    larger = scale.ScaleLab(layout)
+    larger.create()
+    lab = larger.lab
+    hosts = len([h for h in lab.hosts if h not in lab.group("clients")])
+    result = {"web": layout.web, "replicas": layout.replicas, "hosts": hosts}
+    for name in ("first", "second"):
+        log("scale: %s, %s run of site.yml" % (layout.name, name))
+        result[name] = timed_site(lab.inventory)
+    default = lab.variables(lab.group("webservers")[0]).get("app_version", "1.0.0")
+    # The second deploy goes back to the inventory's release.
+    result["deploys"] = []
+    for batch, version in zip(BATCHES, ("%s-scale" % default, default)):
+        log("scale: %s, rolling deploy in batches of %s" % (layout.name, batch))
+        result["deploys"].append(deploy(lab, version, batch))
+    return result
+
+
+def scale_out(lab: Lab, args) -> dict:
+    """Fresh and no-change site.yml, and rolling deploys, per layout; the fits."""
+    layouts = []
+    try:
+        for layout in LAYOUTS:
+            layouts.append(layout_run(layout, args.image))
+    finally:
+        log("scale: back to the lab's own inventory")
+        scale.remove()
+        control.up(lab)
+    result = {"layouts": layouts,
+              "fit_first": fit([(r["hosts"], r["first"]["seconds"]) for r in layouts]),
+              "fit_second": fit([(r["hosts"], r["second"]["seconds"]) for r in layouts])}
+    result["rows"] = scale_rows(result)
+    result["notes"] = SCALE_NOTES
+    return result
+
+
+SCALE_NOTES = ["Scale-out: each layout is built from new containers on the same two cores, so a larger fleet also"
+               " means more containers sharing them; the per-host figures are what one more server costs here, an"
+               " upper bound for servers with cores of their own. Rolling deploys: one web server at a time, then"
+               " batches of half of them (`-e rolling_batch=50%`, the largest the default `rolling_min_serving: 50%`"
+               " allows), each under the probe at 50 requests/s through the VIP."]
+
+
+def scale_rows(result: dict) -> list[dict]:
+    rows = []
+    for r in result["layouts"]:
+        size = "%d web servers, %d replica%s (%d hosts)" % (r["web"], r["replicas"], "" if r["replicas"] == 1 else "s",
+                                                            r["hosts"])
+        rows.append(row("site.yml, %s: fresh / no change" % size,
+                        "%.0f s / %.0f s (%d changed)" % (r["first"]["seconds"], r["second"]["seconds"],
+                                                          r["second"]["changed"]),
+                        target="0 changed", met=r["second"]["changed"] == 0))
+        for d in r["deploys"]:
+            rows.append(row("rolling deploy, %s, batches of %s: time, failed requests" % (size, d["batch"]),
+                            "%.0f s, %d of %d" % (d["seconds"], d["failed"], d["total"]), target="0 failed",
+                            met=d["failed"] == 0))
+    for name, what in (("fit_first", "fresh"), ("fit_second", "no-change")):
+        f = result[name]
+        rows.append(row("site.yml %s run against hosts, least squares" % what,
+                        "%.1f s + %.2f s per host (r² %.3f)" % (f["fixed_s"], f["per_host_s"], f["r2"])))
+    return rows
