@@ -138,12 +138,15 @@ def test_the_scale_fit_finds_the_line_through_its_points():
 def test_scale_rows_judge_changes_and_failed_requests():
     layouts = [{"web": 2, "replicas": 1, "hosts": 7, "first": {"seconds": 150, "changed": 200},
                 "second": {"seconds": 80, "changed": 0},
-                "deploys": [{"batch": "1", "seconds": 40, "failed": 0, "total": 2000}]},
+                "deploys": [{"batch": "1", "seconds": 40, "failed": 0, "total": 2000, "latency_max_ms": 300,
+                             "longest_gap": 0.1}]},
                {"web": 8, "replicas": 2, "hosts": 14, "first": {"seconds": 300, "changed": 400},
                 "second": {"seconds": 150, "changed": 1},
-                "deploys": [{"batch": "50%", "seconds": 60, "failed": 3, "total": 3000}]}]
+                "deploys": [{"batch": "50%", "seconds": 60, "failed": 3, "total": 3000, "latency_max_ms": 2500,
+                             "longest_gap": 0.7}]}]
     rows = scale_rows({"layouts": layouts, "fit_first": fit([(7, 150), (14, 300)]),
                        "fit_second": fit([(7, 80), (14, 150)])})
     assert [r["met"] for r in rows] == [True, True, False, False, None, None]
     assert "1 replica (7 hosts)" in rows[0]["measurement"] and "2 replicas (14 hosts)" in rows[2]["measurement"]
+    assert rows[3]["ours"] == "60 s, 3 of 3000 (2.5 s, 0.70 s)"
     assert rows[4]["ours"].startswith("0.0 s + 21.43 s per host")
