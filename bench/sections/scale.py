@@ -41,14 +41,13 @@ def deploy(lab: Lab, version: str, batch: str) -> dict:
 
 def fit(points: list[tuple[float, float]]) -> dict:
     """Least-squares line seconds = fixed + per_host × hosts, and its r²."""
-    n = len(points)
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    xs, ys = [x for x, y in points], [y for x, y in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
     slope = sxy / sxx if sxx else 0.0
     intercept = mean_y - slope * mean_x
-    ss_tot = sum((y - mean_y) ** 2 for _, y in points)
+    ss_tot = sum((y - mean_y) ** 2 for y in ys)
     ss_res = sum((y - intercept - slope * x) ** 2 for x, y in points)
     return {"fixed_s": round(intercept, 1), "per_host_s": round(slope, 2),
             "r2": round(1 - ss_res / ss_tot, 3) if ss_tot else 1.0}
