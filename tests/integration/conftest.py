@@ -102,6 +102,18 @@ def release_served(web: str) -> str:
     return body.split("\n")[1].rsplit(" ", 1)[1]
 
 
+# The lab's secrets, by variable name: no run's output may show their values.
+SECRETS = ("mysql_app_password", "mysql_replication_password", "mysql_monitor_password",
+           "haproxy_stats_password")
+
+
+def shown_secrets(output: str) -> list[str]:
+    """The secret variables whose values appear in a run's output (none may)."""
+    values = {name: variables(h)[name] for h in LAB.hosts for name in SECRETS if name in variables(h)}
+    assert values, "the lab defines no secret to look for"
+    return sorted(name for name, value in values.items() if value in output)
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "drill: a long operator drill (whole-stack runs with another inventory, playbook runs under load, "

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 import yaml
-from conftest import LAB, PROJECT, address, group, host, inventory_file, site, sql, variables
+from conftest import LAB, PROJECT, address, group, host, inventory_file, shown_secrets, site, sql, variables
 from labkit.commands import playbook, recap, run, said, wait_until
 
 LBS = group("loadbalancers")
@@ -63,10 +63,10 @@ def served_by(vip: str) -> set:
     return {LAB.curl("https://%s/" % vip).split("\n")[0] for _request in range(6)}
 
 
-@pytest.mark.drill
-def test_renamed_web_group_gives_the_same_stack():
-    """The web servers' group is called `frontends` and webstack_groups says so:
-    every play and role finds them there, so nothing changes."""
+@pytest.fixture(scope="module")
+def renamed_run():
+    """site.yml at -vvv with the web servers' group called `frontends` (and
+    webstack_groups saying so): one run for the two tests below."""
     folder = tempfile.mkdtemp(prefix="alx-renamed-")
     lab = os.path.join(PROJECT, "inventories", "lab")
     try:
@@ -82,12 +82,28 @@ def test_renamed_web_group_gives_the_same_stack():
         os.rename(os.path.join(folder, "group_vars", "lab.yml"), os.path.join(folder, "group_vars", "all", "lab.yml"))
         with open(os.path.join(folder, "group_vars", "all", "topology.yml"), "w", encoding="utf-8") as handle:
             yaml.safe_dump({"webstack_groups": {"webservers": "frontends"}}, handle)
-        done = playbook(folder, "playbooks/site.yml")
-        changed = recap(done.stdout)
-        assert set(WEB) <= set(changed) and all(count == 0 for count in changed.values()), changed
-        assert served_by(LAB.vips[0]) == set(WEB)
+        yield playbook(folder, "playbooks/site.yml", "-vvv")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.drill
+def test_renamed_web_group_gives_the_same_stack(renamed_run):
+    """Every play and role finds the web servers under their new group name, so nothing changes."""
+    changed = recap(renamed_run.stdout)
+    assert set(WEB) <= set(changed) and all(count == 0 for count in changed.values()), changed
+    assert served_by(LAB.vips[0]) == set(WEB)
+
+
+@pytest.mark.drill
+def test_a_real_run_at_vvv_shows_no_secret_nor_private_key(renamed_run):
+    output = said(renamed_run)
+    assert not shown_secrets(output)
+    # Keys (the site's, the ACME account's, the database CA's and servers') are
+    # only ever named by path.
+    assert "PRIVATE KEY-----" not in output
+    # The run was at full verbosity, where a missing no_log would show.
+    assert "ESTABLISH SSH CONNECTION" in output
 
 
 def test_a_replica_that_runs_as_a_primary_is_not_demoted_nor_seeded_over():
