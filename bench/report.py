@@ -115,4 +115,4 @@ def write(results: dict, root: Path) -> list[Path]:
     plot(results, root / PLOT)
     plot_scale(results, root / SCALE_PLOT)
     (root / "BENCHMARKS.md").write_text(markdown(results))
-    return [root / "BENCHMARKS.md", root / PLOT] + ([root / SCALE_PLOT] if results.get("scale") else [])
+    return [root / "BENCHMARKS.md", root / PLOT] + ([root / SCALE_PLOT] if results.get("scale", {}).get("layouts") else [])

@@ -66,6 +66,17 @@ def webfail(lab: Lab, args) -> dict:
     return result | {"rows": rows}
 
 
+def rolling_deploy(lab: Lab, version: str, *extra: str, duration: float = 900) -> dict:
+    """deploy.yml of ``version`` (with ``extra`` arguments) while the probe
+    requests the first VIP: the probe's figures, the version and the seconds
+    the deploy took."""
+    started = time.monotonic()
+    report = during(lab, "https://%s/" % lab.vips[0], rate=PROBE_RATE, duration=duration, at=1,
+                    stop_after_action=True, insecure=True, action=lambda: playbook(
+                        lab.inventory, "playbooks/deploy.yml", "-e", "app_version=%s" % version, *extra))
+    return brief(report) | {"version": version, "seconds": round(time.monotonic() - started, 1)}
+
+
 def change(lab: Lab, args) -> dict:  # pylint: disable=unused-argument
     """Requests lost during ten HAProxy reloads and during rolling deploys, under load."""
     vip = lab.vips[0]
@@ -82,11 +93,7 @@ def change(lab: Lab, args) -> dict:  # pylint: disable=unused-argument
     deploys = []
     for version in ("%s-bench" % default, default):
         log("change: rolling deploy of %s" % version)
-        started = time.monotonic()
-        report = during(lab, "https://%s/" % vip, rate=PROBE_RATE, duration=900, at=1, stop_after_action=True,
-                        insecure=True, action=lambda v=version: playbook(
-                            lab.inventory, "playbooks/deploy.yml", "-e", "app_version=%s" % v))
-        deploys.append(brief(report) | {"version": version, "seconds": round(time.monotonic() - started, 1)})
+        deploys.append(rolling_deploy(lab, version))
     failed, total = sum(d["failed"] for d in deploys), sum(d["total"] for d in deploys)
     rows = [row("failed requests, 10 × `systemctl reload haproxy`",
                 "%d of %d" % (reload_report["failed"], reload_report["total"]), target="0",

@@ -11,32 +11,15 @@ The lab is put back as its own inventory describes it afterwards.
 
 from __future__ import annotations
 
-import time
-
-from bench.load import PROBE_RATE, brief, log, row
+from bench.load import log, row
+from bench.sections.availability import rolling_deploy
+from bench.sections.speed import timed_site
 from labkit import control, scale
-from labkit.client import during
-from labkit.commands import playbook, recap, run
+from labkit.commands import run
 from labkit.lab import Lab
 
 LAYOUTS = (scale.Layout(2, 1), scale.Layout(4, 2), scale.Layout(8, 2))
 BATCHES = ("1", "50%")
-
-
-def timed_site(inventory) -> dict:
-    started = time.monotonic()
-    changed = recap(playbook(inventory, "playbooks/site.yml").stdout)
-    return {"seconds": round(time.monotonic() - started, 1), "changed": sum(changed.values())}
-
-
-def deploy(lab: Lab, version: str, batch: str) -> dict:
-    """A rolling deploy of ``version`` in batches of ``batch``, under the probe."""
-    started = time.monotonic()
-    report = during(lab, "https://%s/" % lab.vips[0], rate=PROBE_RATE, duration=1800, at=1, stop_after_action=True,
-                    insecure=True, action=lambda: playbook(lab.inventory, "playbooks/deploy.yml",
-                                                           "-e", "app_version=%s" % version,
-                                                           "-e", "rolling_batch=%s" % batch))
-    return brief(report) | {"version": version, "batch": batch, "seconds": round(time.monotonic() - started, 1)}
 
 
 def fit(points: list[tuple[float, float]]) -> dict:
@@ -72,7 +55,8 @@ def layout_run(layout: scale.Layout, image: str) -> dict:
     result["deploys"] = []
     for batch, version in zip(BATCHES, ("%s-scale" % default, default)):
         log("scale: %s, rolling deploy in batches of %s" % (layout.name, batch))
-        result["deploys"].append(deploy(lab, version, batch))
+        result["deploys"].append(rolling_deploy(lab, version, "-e", "rolling_batch=%s" % batch, duration=1800)
+                                 | {"batch": batch})
     return result
 
 
