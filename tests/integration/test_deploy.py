@@ -54,6 +54,8 @@ def test_failing_release_stops_the_rollout_and_the_fleet_keeps_serving():
     ("100%", "A batch of %d (rolling_batch 100%%) of the %d web servers would leave 0 serving, fewer than"
              " rolling_min_serving (50%%, that is %d): choose a smaller batch." % (len(WEB), len(WEB), len(WEB) // 2)),
     ("lots", "rolling_batch 'lots' is neither a number of web servers nor a percentage such as 25%."),
+    # Ansible's serial takes whole percentages only: refused here, before it fails with a traceback.
+    ("12.5%", "rolling_batch '12.5%' is neither a number of web servers nor a percentage such as 25%."),
 ])
 def test_a_batch_that_would_leave_too_few_servers_serving_is_refused_before_any_change(batch, sentence):
     before = {web: release_linked(web) for web in WEB}
