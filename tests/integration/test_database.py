@@ -9,8 +9,8 @@ import shlex
 import time
 
 import pytest
-from conftest import address, group, host, managed, site, sql, variables
-from labkit.commands import recap, wait_until
+from conftest import LAB, address, group, host, managed, site, sql, variables
+from labkit.commands import playbook, recap, said, wait_until
 from labkit import faults
 
 PRIMARY = group("mysql_primary")[0]
@@ -269,3 +269,15 @@ def test_second_run_changes_nothing_and_keeps_replication_running():
     assert all(changed[name] == 0 for name in [PRIMARY, *REPLICAS]), changed
     assert io_thread_id() == before, "the replication IO thread was restarted"
     assert int(sql(REPLICA, "SHOW GLOBAL STATUS LIKE 'Uptime'").split()[1]) >= uptime_before
+
+
+def test_a_primary_told_its_server_is_set_up_stops_where_this_run_has_not(tmp_path):
+    """mysql_primary_server_setup false, as playbooks/database.yml passes it,
+    in a play of its own: the server was not set up earlier in this run."""
+    play = tmp_path / "primary-alone.yml"
+    play.write_text(json.dumps([{"name": "The primary's steps alone", "hosts": PRIMARY, "become": True,
+                                 "roles": [{"role": "alx.webstack.mysql_primary", "mysql_primary_server_setup": False}]}]))
+    done = playbook(LAB.inventory, str(play), succeed=False)
+    assert done.returncode != 0
+    assert "alx.webstack.mysql has not set up %s earlier in this run" % PRIMARY in said(done)
+    assert recap(done.stdout)[PRIMARY] == 0
