@@ -69,7 +69,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="re-measure these on the running lab")
     parser.add_argument("--report", action="store_true", help="only write BENCHMARKS.md and the plot again")
     parser.add_argument("--image", default=os.environ.get("ALX_LAB_IMAGE", "alx-webstack/debian:12"))
-    parser.add_argument("--trials", type=int, default=5, help="failover trials per kind and config")
+    parser.add_argument("--trials", type=int, default=10, help="failover trials per kind and config")
     parser.add_argument("--hold", type=float, default=10.0, help="seconds a web server stays broken")
     parser.add_argument("--stress-seconds", type=int, default=60, help="seconds the balancers stay saturated")
     parser.add_argument("--heartbeats", type=int, default=20, help="heartbeat samples per state")
