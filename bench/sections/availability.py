@@ -177,12 +177,17 @@ def transitions(lab: Lab) -> dict[str, int]:
 
 STRESS_NOTE = (
     "Stress: transitions are the lines keepalived's notify script adds to each balancer's transition log; the"
-    " 1-minute load average on the (shared) machine reached %s meanwhile. In the outage trials the killed holder comes"
-    " back without its busy loops; its peer, which takes the VIP, keeps them and the load on its own VIP. Tried: the"
-    " VRRP process at nice -20 and three missed checks before FAULT took 31 transitions in 60 s (FAULTs from checks"
-    " answered late, and backups taking a VIP) down to 10, each a backup's MASTER blip of 30-110 ms whose peer's adverts"
-    " came late; no FAULT. Real-time priority (vrrp_rt_priority) is refused in these containers, and longer adverts"
-    " would break the 0.5 s outage target for a killed holder.")
+    " 1-minute load average on the (shared) machine reached %s meanwhile. keepalived's VRRP process runs at real-time"
+    " priority (keepalived_vrrp_rt_priority; the lab gives the balancers' containers a real-time budget), its checks"
+    " at nice -20, and three missed checks make a FAULT. In the outage trials the killed holder comes back without its"
+    " busy loops; its peer, which takes the VIP, keeps them and the load on its own VIP: it declares the holder dead"
+    " after three missed adverts and its priority's skew (0.35 s), then its HAProxy, at normal priority on cores the"
+    " busy loops and wrk share, answers the probe's new TLS connections, which is what spreads the outages past"
+    " 0.35 s. Tried: with the VRRP process and its checks at nice -20 instead, 31 transitions in 60 s (checks answered"
+    " late, backups taking a VIP) came down to between 0 and 10 over runs, each a backup's MASTER blip of 30-110 ms"
+    " whose peer's adverts came late, and the kill beside a saturated peer gave maxima of 0.49 and 0.71 s in two runs;"
+    " at real-time priority two runs by hand gave 2 and 0 transitions (one blip of 2 ms) and maxima of 0.37 and"
+    " 0.51 s. Longer adverts would lengthen every hand-over.")
 
 
 def stress(lab: Lab, args) -> dict:

@@ -187,6 +187,25 @@ def test_saturated_balancers_keep_their_vips_and_never_fault():
     assert faulted == {lb: [] for lb in LBS}
 
 
+def vrrp_scheduling(lb: str) -> tuple[str, str, str]:
+    """Scheduling class, real-time priority and nice value of keepalived's VRRP
+    process (the child; the parent only watches it)."""
+    child = LAB.sh(lb, "pgrep -x keepalived -P $(systemctl show -P MainPID keepalived)").split()[0]
+    return tuple(LAB.sh(lb, "ps -o cls=,rtprio=,ni= -p %s" % child).split())
+
+
+@pytest.mark.parametrize("lb", LBS)
+def test_the_vrrp_process_runs_real_time_where_granted_and_else_at_its_nice_value(lb):
+    # keepalived applies one or the other, and neither when real-time is
+    # refused: the role must have asked the kernel and chosen accordingly.
+    granted = LAB.sh(lb, "chrt --rr 1 true && echo yes || echo no", check=False).strip() == "yes"
+    settings = variables(lb)
+    if granted:
+        assert vrrp_scheduling(lb) == ("RR", str(settings.get("keepalived_vrrp_rt_priority", 50)), "-")
+    else:
+        assert vrrp_scheduling(lb) == ("TS", "-", str(settings.get("keepalived_vrrp_nice", -20)))
+
+
 HAPROXY_LOG = "/var/log/haproxy.log"
 
 
@@ -274,6 +293,7 @@ BAD_KEEPALIVED_INPUT = {
          % tuple(VIPS)], "unique router_id"),
     "sub-second adverts with VRRPv2": (["-e", "keepalived_vrrp_version=2"], "VRRPv2 takes whole seconds"),
     "a nice value out of range": (["-e", "keepalived_vrrp_nice=-30"], "a nice value from -20 to 19"),
+    "a real-time priority out of range": (["-e", "keepalived_vrrp_rt_priority=100"], "a real-time priority from 1 to 99"),
     "a tracked service with a space": (["-e", "keepalived_track_service='haproxy x'"], "a systemd service name"),
 }
 
