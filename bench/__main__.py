@@ -9,6 +9,9 @@ requests, and writes:
   bench/results/failover.png   one VIP failover, requests per 100 ms
   BENCHMARKS.md                the table, written from results.json
 
+While it runs, bench/results/partial.json holds the sections measured so far
+(a section that fails leaves the figures of those before it there).
+
 When the lab was not running before, it is removed at the end; when it was,
 it is left running and converged.
 
@@ -38,6 +41,8 @@ from labkit.commands import ROOT, run
 from labkit.lab import Lab
 
 RESULTS = ROOT / "bench" / "results" / "results.json"
+# The sections measured so far, while a run goes on; removed once it has ended.
+PARTIAL = ROOT / "bench" / "results" / "partial.json"
 
 
 def versions(lab: Lab) -> dict:
@@ -82,10 +87,11 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def save(results: dict) -> None:
-    tmp = RESULTS.with_suffix(".tmp")
+def save(results: dict, path: Path | None = None) -> None:
+    path = path or RESULTS
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(RESULTS)
+    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.monotonic()
                 results[name] = SECTIONS[name](lab, args)
                 log("== %s done in %.0f s" % (name, time.monotonic() - started))
+                # A section that fails later costs only its own figures.
+                save(results, PARTIAL)
             results["versions"] = versions(lab)
         finally:
             if not was_running and "site" in sections:
@@ -121,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 run(["molecule", "destroy"], check=False)
                 run(["docker", "network", "rm", "alx-webstack-lab"], check=False)
         save(results)
+        PARTIAL.unlink(missing_ok=True)
     written = report.write(results, ROOT)
     log("wrote %s" % ", ".join(str(p.relative_to(ROOT)) for p in [RESULTS, *written]))
     return 0
