@@ -183,7 +183,7 @@ def throughput_notes(result: dict) -> list[str]:
             "Access logs: both HAProxies log every request, the baseline to the journal as Debian's unit sets it up"
             " (one system call per line, and journald's work), ours through rsyslog to /var/log/haproxy.log from a"
             " ring in memory sent in batches over TCP on loopback. Full logs still cost %.0f %% on the static page"
-            " and %.0f %% on the application request at full rate here (15 %% and 10 %% in the previous full run):"
+            " and %.0f %% on the application request at full rate here (15 %% and 10 %% in an earlier run):"
             " HAProxy formats each line (a ring nobody reads cost about 8 %% in a trial by hand) and rsyslog takes"
             " about a tenth of a core on the two cores the load tool shares. Tried by hand on the static page:"
             " rsyslog's socket in HAProxy's chroot (Debian's own rsyslog file) kept 0.74 of the errors-only rate,"
