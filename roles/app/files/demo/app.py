@@ -13,6 +13,10 @@
   GET  /records/<id>        read a record from a replica (the first that
                             answers); when none does, from the primary, and say so
 
+Bad input gets 400 with a JSON reason (a body that is not a JSON object, a
+note that is not a string), a body over MAX_BODY bytes gets 413, and ids are
+ASCII digits only.
+
 Configuration comes from the environment (the app role's env file):
 DB_PRIMARY_HOST, DB_REPLICA_HOSTS (comma-separated), DB_PORT, DB_NAME,
 DB_USER, DB_PASSWORD, DB_CONNECT_TIMEOUT, DB_PRIMARY_RETRY, DB_WRITE_SLOTS,
@@ -28,6 +32,7 @@ errors are logged, never sent to clients.
 
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -57,6 +62,10 @@ PRIMARY_RETRY = float(os.environ.get("DB_PRIMARY_RETRY", "2"))
 # Writes that may run at once in this process; the app role leaves one thread
 # of each process for pages and reads.
 WRITE_SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("DB_WRITE_SLOTS", "1"))))
+# The largest request body read, in bytes: a note is at most 255 characters,
+# which form encoding makes at most 255 * 9 bytes.
+MAX_BODY = 4096
+RECORD_PATH = re.compile(r"/records/([0-9]{1,20})", re.ASCII)
 _primary = {"down_until": 0.0}
 _primary_lock = threading.Lock()
 
@@ -167,19 +176,45 @@ def healthz_databases(environ, start_response):
     return respond(start_response, "200 OK", body)
 
 
+class BadRequest(ValueError):
+    """A request the application refuses, with the status and the reason to say."""
+
+    def __init__(self, status, reason):
+        super().__init__(reason)
+        self.status = status
+
+
 def read_note(environ):
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(length).decode("utf-8") if length else ""
-    if environ.get("CONTENT_TYPE", "").startswith("application/json"):
-        return (json.loads(raw or "{}").get("note") or "").strip()
-    return (parse_qs(raw).get("note", [""])[0]).strip()
+    """The note of a POST /records body (form field or JSON "note"), stripped."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise BadRequest("400 Bad Request", "Content-Length is not a number") from None
+    if length > MAX_BODY:
+        raise BadRequest("413 Content Too Large", "the body is larger than %d bytes" % MAX_BODY)
+    try:
+        raw = environ["wsgi.input"].read(length).decode("utf-8") if length > 0 else ""
+    except UnicodeDecodeError:
+        raise BadRequest("400 Bad Request", "the body is not UTF-8") from None
+    if not environ.get("CONTENT_TYPE", "").startswith("application/json"):
+        return parse_qs(raw).get("note", [""])[0].strip()
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        raise BadRequest("400 Bad Request", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("400 Bad Request", "the body must be a JSON object")
+    note = data.get("note")
+    if note is not None and not isinstance(note, str):
+        raise BadRequest("400 Bad Request", "note must be a string")
+    return (note or "").strip()
 
 
 def create_record(environ, start_response):
     try:
         note = read_note(environ)
-    except ValueError:
-        return respond(start_response, "400 Bad Request", {"error": "the body is not valid JSON"})
+    except BadRequest as err:
+        return respond(start_response, err.status, {"error": str(err)})
     if not note or len(note) > 255:
         return respond(start_response, "400 Bad Request", {"error": "note must be 1 to 255 characters"})
     if not WRITE_SLOTS.acquire(blocking=False):
@@ -258,7 +293,8 @@ def application(environ, start_response):
     if path == "/records" and method == "POST":
         return create_record(environ, start_response)
     if path.startswith("/records/") and method == "GET":
-        tail = path[len("/records/"):]
-        if tail.isdigit():
-            return read_record(environ, start_response, int(tail))
+        wanted = RECORD_PATH.fullmatch(path)
+        if not wanted:
+            return respond(start_response, "400 Bad Request", {"error": "a record id is a number: /records/123"})
+        return read_record(environ, start_response, int(wanted.group(1)))
     return respond(start_response, "404 Not Found", {"error": "no such page: %s %s" % (method, path)})
