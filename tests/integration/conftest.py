@@ -19,6 +19,7 @@ import pytest
 import testinfra
 from labkit.commands import ROOT, playbook as _playbook
 from labkit.lab import Lab
+from labkit.secrets import shown
 
 # Outside Molecule, use the checkout's ansible.cfg (it finds the collection).
 os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
@@ -108,10 +109,11 @@ SECRETS = ("mysql_app_password", "mysql_replication_password", "mysql_monitor_pa
 
 
 def shown_secrets(output: str) -> list[str]:
-    """The secret variables whose values appear in a run's output (none may)."""
+    """The secret variables whose values appear in a run's output, as they are
+    or base64-encoded (none may)."""
     values = {name: variables(h)[name] for h in LAB.hosts for name in SECRETS if name in variables(h)}
     assert values, "the lab defines no secret to look for"
-    return sorted(name for name, value in values.items() if value in output)
+    return shown(output, values)
 
 
 def pytest_configure(config):

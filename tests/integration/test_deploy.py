@@ -46,6 +46,7 @@ def test_failing_release_stops_the_rollout_and_the_fleet_keeps_serving():
     assert all(release_linked(web) == default for web in WEB)
     report = probe.result(grace=120)
     assert report["failed"] == 0, report["failures"][:5]
+    assert report["ok"] > 100, report
     for web in WEB:
         assert "release %s" % default in LAB.curl_web(web)
 

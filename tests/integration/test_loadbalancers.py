@@ -16,6 +16,20 @@ LBS = LAB.balancers
 WEB = group("webservers")
 VIPS = LAB.vips
 
+# Bounds of the failure tests: what the README claims, with the margin that
+# run-to-run noise on this 2-core machine needs, no more. Beside each, the
+# spread measured: BENCHMARKS.md (ten trials) and five runs of these tests in
+# a row on Debian 12 (probes at 20 and 50 requests/s, as below).
+# A VIP holder killed, or its HAProxy stopped; the README claims <= 0.5 s.
+# Killed: 0.25-0.35 s in the tests, 0.30-0.38 s in the bench (0.61 s at most
+# with the peer's CPUs saturated). Stopped: 0.00-0.05 s, bench 0.06-0.08 s.
+MAX_VIP_OUTAGE = 1.0
+# A frozen web server fails requests only until the checks (every 300 ms,
+# 250 ms to answer) take it out; claimed < 1 s. Span 0.64-0.90 s with 17-22
+# failed of 800 in the tests, 0.64 s and 17 of 1250 in the bench.
+MAX_FROZEN_SPAN = 1.5
+MAX_FROZEN_FAILED = 40
+
 
 def served_by(url: str, requests: int) -> list[str]:
     """The web server that answered each of ``requests`` requests, in order."""
@@ -90,8 +104,10 @@ def test_stats_and_metrics_need_credentials_and_tls_on_the_balancers_own_address
     assert LAB.curl("https://%s:8404/stats" % lb, "-o", "/dev/null", "-w", "%{http_code}", source=monitor) == "401"
     assert "haproxy_backend_active_servers" in LAB.curl("https://%s:8404/metrics" % lb, "-u", "admin:" + password,
                                                         source=monitor)
+    # No plain-text HTTP answer at all, not even a refusal: the TLS listener
+    # drops the connection, so curl gets no status line (code 000).
     plain = host(monitor).run("curl -sS -m 3 -o /dev/null -w '%%{http_code}' http://%s:8404/stats" % lb)
-    assert plain.stdout != "401"  # no plain-text HTTP answer
+    assert plain.rc != 0 and plain.stdout == "000", (plain.rc, plain.stdout, plain.stderr)
     # On the VIPs nothing listens on the admin port (the firewall drops it too).
     assert host(LBS[0]).run("curl -sS -k -m 3 https://%s:8404/healthz" % VIPS[0]).rc != 0
 
@@ -118,8 +134,8 @@ def test_killed_balancer_hands_its_vip_to_the_other():
     with faults.killed(LAB, LBS[0]):
         wait_until(lambda: LAB.holder(VIPS[0]) == LBS[1], timeout=10, interval=0.2, what="VIP on the other balancer")
         report = probe.result()
-    assert report["ok"] > 150
-    assert report["longest_outage"] < 5.0, report["failures"][:5]
+    assert report["ok"] > 150, report
+    assert report["longest_outage"] < MAX_VIP_OUTAGE, (report["longest_outage"], report["failures"][:5])
 
 
 def test_stopped_haproxy_hands_the_vip_over_and_takes_it_back():
@@ -129,7 +145,8 @@ def test_stopped_haproxy_hands_the_vip_over_and_takes_it_back():
         wait_until(lambda: LAB.holder(VIPS[1]) == LBS[0], timeout=10, interval=0.2, what="VIP on the other balancer")
     wait_until(lambda: LAB.holder(VIPS[1]) == LBS[1], timeout=30, what="VIP back")
     report = probe.result()
-    assert report["longest_outage"] < 5.0, report["failures"][:5]
+    assert report["ok"] > 150, report
+    assert report["longest_outage"] < MAX_VIP_OUTAGE, (report["longest_outage"], report["failures"][:5])
 
 
 # The file keepalived tracks (track_file), written by a drop-in on haproxy.service.
@@ -260,6 +277,7 @@ def test_stopped_nginx_on_a_web_server_costs_no_request():
         time.sleep(5)
     report = probe.result()
     assert report["failed"] == 0, report["failures"][:5]
+    assert report["ok"] > 500, report
     web_back_in_rotation(WEB[0])
 
 
@@ -271,8 +289,9 @@ def test_frozen_web_server_is_taken_out_of_rotation_within_seconds():
     with faults.paused(LAB, WEB[0]):
         time.sleep(8)
     report = probe.result()
-    assert report["failure_span"] < 4.0, report["failures"][:5]
-    assert report["failed"] < 100, report["failures"][:5]
+    assert report["ok"] > 600, report
+    assert report["failure_span"] < MAX_FROZEN_SPAN, (report["failure_span"], report["failures"][:5])
+    assert report["failed"] < MAX_FROZEN_FAILED, (report["failed"], report["failures"][:5])
     web_back_in_rotation(WEB[0])
 
 
@@ -283,6 +302,7 @@ def test_ten_haproxy_reloads_cost_no_request():
         time.sleep(0.5)
     report = probe.result()
     assert report["failed"] == 0, report["failures"][:5]
+    assert report["ok"] > 400, report
 
 
 BAD_KEEPALIVED_INPUT = {

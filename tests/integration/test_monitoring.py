@@ -23,6 +23,10 @@ WEB = group("webservers")
 PRIMARY = group("mysql_primary")
 REPLICAS = group("mysql_replica")
 STACK = LBS + WEB + PRIMARY + REPLICAS + group("monitoring")
+# Seconds from a fault to its notification, and from the repair to the
+# resolved one (see test_a_fault_is_notified_on_its_severitys_route_and_resolved).
+MAX_NOTIFY = 45
+MAX_RESOLVE = 60
 
 
 def expected_targets() -> set[tuple[str, str]]:
@@ -126,9 +130,12 @@ def test_a_fault_is_notified_on_its_severitys_route_and_resolved(outage, name, s
     assert len(fired.annotations.get("runbook", "")) > 20
     assert fired.annotations["summary"]
     assert resolved.path == fired.path
-    # Generous bounds: the lab's windows add up to about 25 s.
-    assert 0 < outage["delay"][name] < 120
-    assert 0 < outage["resolved_after"][name] < 120
+    # The lab's windows (5 s scrapes and evaluations, 10 s for, 5 s group wait)
+    # add up to at most 30 s, and the README claims about 20 s. Measured: 20.0
+    # to 24.7 s to the notification (BENCHMARKS.md, ten trials of four faults);
+    # resolution waits for the service to serve again and a group interval (10 s).
+    assert 0 < outage["delay"][name] < MAX_NOTIFY, outage["delay"]
+    assert 0 < outage["resolved_after"][name] < MAX_RESOLVE, outage["resolved_after"]
 
 
 @pytest.mark.drill

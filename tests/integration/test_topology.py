@@ -1,20 +1,16 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Topology from one place: bad inventories stop before any change with one
-sentence; a renamed group and explicit service addresses give the same stack."""
+"""Topology from one place: bad inventories, and an inventory that a promotion
+made stale, stop before any change with one sentence. (A renamed group and
+explicit service addresses are whole runs: test_whole_runs.py.)"""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 
 import pytest
-import yaml
-from conftest import LAB, PROJECT, address, group, host, inventory_file, shown_secrets, site, sql, variables
-from labkit.commands import playbook, recap, run, said, wait_until
+from conftest import address, group, inventory_file, site, sql, variables
+from labkit.commands import recap, said
 
-LBS = group("loadbalancers")
 WEB = group("webservers")
 PRIMARY = group("mysql_primary")[0]
 REPLICAS = group("mysql_replica")
@@ -59,53 +55,6 @@ def test_bad_topology_stops_before_any_change_with_one_sentence(case):
     refused(sentence, *args)
 
 
-def served_by(vip: str) -> set:
-    return {LAB.curl("https://%s/" % vip).split("\n")[0] for _request in range(6)}
-
-
-@pytest.fixture(scope="module")
-def renamed_run():
-    """site.yml at -vvv with the web servers' group called `frontends` (and
-    webstack_groups saying so): one run for the two tests below."""
-    folder = tempfile.mkdtemp(prefix="alx-renamed-")
-    lab = os.path.join(PROJECT, "inventories", "lab")
-    try:
-        with open(os.path.join(lab, "hosts.yml"), encoding="utf-8") as handle:
-            hosts = yaml.safe_load(handle)
-        children = hosts["all"]["children"]
-        children["frontends"] = children.pop("webservers")
-        with open(os.path.join(folder, "hosts.yml"), "w", encoding="utf-8") as handle:
-            yaml.safe_dump(hosts, handle)
-        shutil.copytree(os.path.join(lab, "group_vars"), os.path.join(folder, "group_vars"))
-        os.rename(os.path.join(folder, "group_vars", "all.yml"), os.path.join(folder, "group_vars", "lab.yml"))
-        os.mkdir(os.path.join(folder, "group_vars", "all"))
-        os.rename(os.path.join(folder, "group_vars", "lab.yml"), os.path.join(folder, "group_vars", "all", "lab.yml"))
-        with open(os.path.join(folder, "group_vars", "all", "topology.yml"), "w", encoding="utf-8") as handle:
-            yaml.safe_dump({"webstack_groups": {"webservers": "frontends"}}, handle)
-        yield playbook(folder, "playbooks/site.yml", "-vvv")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.mark.drill
-def test_renamed_web_group_gives_the_same_stack(renamed_run):
-    """Every play and role finds the web servers under their new group name, so nothing changes."""
-    changed = recap(renamed_run.stdout)
-    assert set(WEB) <= set(changed) and all(count == 0 for count in changed.values()), changed
-    assert served_by(LAB.vips[0]) == set(WEB)
-
-
-@pytest.mark.drill
-def test_a_real_run_at_vvv_shows_no_secret_nor_private_key(renamed_run):
-    output = said(renamed_run)
-    assert not shown_secrets(output)
-    # Keys (the site's, the ACME account's, the database CA's and servers') are
-    # only ever named by path.
-    assert "PRIVATE KEY-----" not in output
-    # The run was at full verbosity, where a missing no_log would show.
-    assert "ESTABLISH SSH CONNECTION" in output
-
-
 def test_a_replica_that_runs_as_a_primary_is_not_demoted_nor_seeded_over():
     """What a promotion leaves behind: the inventory's replica follows no one and
     is writable. site.yml with that inventory must not touch it."""
@@ -122,7 +71,8 @@ def test_a_replica_that_runs_as_a_primary_is_not_demoted_nor_seeded_over():
         sql(replica, "CHANGE MASTER TO MASTER_HOST = '%s', MASTER_USER = '%s', MASTER_PASSWORD = '%s', "
                      "MASTER_USE_GTID = slave_pos; START SLAVE" % (
                          address(PRIMARY), config["mysql_replication_user"], config["mysql_replication_password"]))
-    site("--tags", "database")
+    # The replica role puts back the rest of its source settings (TLS), on that host alone.
+    site("--tags", "database", "--limit", replica)
 
 
 def test_a_primary_that_follows_another_server_is_not_touched():
@@ -132,54 +82,5 @@ def test_a_primary_that_follows_another_server_is_not_touched():
                 % (PRIMARY, address(REPLICAS[0])))
     finally:
         sql(PRIMARY, "RESET SLAVE ALL")
-    site("--tags", "database")
-
-
-# Named to sort after the lab network: Docker keeps the default route on the first.
-BACKEND = "alx-webstack-lab-backend"
-
-
-def backend_address(name: str) -> str:
-    return "172.30.81.%s" % address(name).rsplit(".", 1)[1]
-
-
-@pytest.fixture
-def backend_network():
-    """A second network for the balancers, web and database servers, as servers
-    with a separate backend network have; removed afterwards."""
-    chosen = {name: backend_address(name) for name in LBS + WEB + [PRIMARY] + REPLICAS}
-    run(["docker", "network", "create", "--subnet", "172.30.81.0/24", BACKEND], check=True)
-    try:
-        for name, ip in chosen.items():
-            run(["docker", "network", "connect", "--ip", ip, BACKEND, name], check=True)
-        yield chosen
-    finally:
-        for name in chosen:
-            run(["docker", "network", "disconnect", "-f", BACKEND, name], check=False)
-        run(["docker", "network", "rm", BACKEND], check=False)
-
-
-@pytest.mark.drill
-def test_explicit_service_addresses_carry_backends_grants_and_replication(backend_network):
-    chosen = inventory_file({"all": {"hosts": {name: {"webstack_address": a} for name, a in backend_network.items()}}})
-    try:
-        site("-i", chosen)
-        # HAProxy reaches the web servers, and they the databases, only through
-        # the backend network: accounts exist for those addresses alone.
-        assert served_by(LAB.vips[0]) == set(WEB)
-        app_hosts = set(sql(PRIMARY, "SELECT Host FROM mysql.user WHERE User = 'app'").split())
-        assert app_hosts == {backend_network[w] for w in WEB}
-        for replica in REPLICAS:
-            status = host(replica).check_output("mariadb -e 'SHOW SLAVE STATUS\\G'")
-            assert "Master_Host: %s" % backend_network[PRIMARY] in status
-            assert "Slave_IO_Running: Yes" in status and "Slave_SQL_Running: Yes" in status
-        written = json.loads(LAB.curl("https://%s/records" % LAB.vips[0], "-X", "POST",
-                                      "--data-urlencode", "note=backend"))
-        assert written["written_to"] == PRIMARY
-        wait_until(lambda: sql(REPLICAS[0], "SELECT note FROM app.records WHERE id = %d" % written["id"]) == "backend",
-                   timeout=20, what="the row on the replica")
-    finally:
-        # Back to the default addresses while the backend network still exists.
-        site()
-    app_hosts = set(sql(PRIMARY, "SELECT Host FROM mysql.user WHERE User = 'app'").split())
-    assert app_hosts == {address(w) for w in WEB}
+    # The primary followed no one before: nothing else to put back.
+    assert sql(PRIMARY, "SHOW SLAVE STATUS") == ""
