@@ -8,7 +8,7 @@ import time
 
 import pytest
 from conftest import LAB, address, group, host, site, variables
-from labkit.commands import said, wait_until
+from labkit.commands import recap, said, wait_until
 from labkit import faults
 from labkit.client import Probe, flood
 
@@ -323,6 +323,10 @@ def test_bad_keepalived_input_stops_before_any_change(extra, sentence):
     before = host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string
     done = site("--tags", "loadbalancers", *extra, succeed=False)
     assert done.returncode != 0 and sentence in said(done)
+    # Nothing changed on any host, HAProxy included, which the play sets up first.
+    changed = recap(done.stdout)
+    assert changed and all(count == 0 for count in changed.values()), changed
+    assert "alx.webstack.haproxy" not in done.stdout
     assert host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string == before
 
 
