@@ -122,7 +122,14 @@ def main(argv: list[str] | None = None) -> int:
                 log("== %s done in %.0f s" % (name, time.monotonic() - started))
                 # A section that fails later costs only its own figures.
                 save(results, PARTIAL)
-            results["versions"] = versions(lab)
+            measured = versions(lab)
+            if args.only and "versions" in results:
+                # The page's versions stay those of the full run; these
+                # sections say when and where they were measured again.
+                for name in sections:
+                    results[name]["versions"] = measured
+            else:
+                results["versions"] = measured
         finally:
             if not was_running and "site" in sections:
                 log("removing the lab, which was not running before")

@@ -25,14 +25,15 @@ def markdown(results: dict) -> str:
         "# Benchmarks",
         "",
         "Written by `make bench` from `bench/results/results.json`; a rerun replaces this page.",
-        "Every figure was measured in the Docker lab in one run, each beside its baseline from",
-        "the same run on the same containers. Ratio is ours ÷ baseline (for outages and failures,",
-        "lower is better).",
+        "Every figure was measured in the Docker lab in one run (but those listed below the",
+        "versions), each beside its baseline from the same run on the same containers. Ratio",
+        "is ours ÷ baseline (for outages and failures, lower is better).",
         "",
         "| | |",
         "| --- | --- |",
     ]
     lines += ["| %s | %s |" % (key.replace("_", "-"), versions.get(key, "")) for key in VERSION_KEYS]
+    lines += remeasured(results)
     lines += ["", DESCRIPTION, "",
               "| measurement | alx.webstack | baseline | ratio | target | met |",
               "| --- | --- | --- | --- | --- | --- |"]
@@ -52,6 +53,19 @@ def markdown(results: dict) -> str:
         for note in section.get("notes", []):
             lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def remeasured(results: dict) -> list[str]:
+    """Lines naming the sections measured again later, each in a run of its own
+    (``--only``), with when, at which commit and on which machine: their
+    figures are not from the run the table above describes."""
+    later = [(name, results[name]["versions"]) for name in TABLE_ORDER
+             if name in results and results[name].get("versions")]
+    if not later:
+        return []
+    return ["", "Measured again since, each in a run of its own (`--only`), so not from the run above:", ""] + [
+        "- %s: %s, commit %s, %s, %s" % (name, v.get("date", "?"), v.get("commit", "?"), v.get("machine", "?"),
+                                         v.get("ansible_core", "?")) for name, v in later]
 
 
 def plot(results: dict, path: Path) -> None:

@@ -174,3 +174,23 @@ def test_report_words_the_notes_as_the_code_does_and_keeps_every_figure(tmp_path
     assert again["stress"]["rows"] == results["stress"]["rows"] and again["versions"] == results["versions"]
     page = (tmp_path / "BENCHMARKS.md").read_text()
     assert "An old note." not in page and "reached 9.1 meanwhile" in page and "| VRRP transitions | 0 |" in page
+
+
+def test_a_section_measured_again_alone_is_named_with_its_own_versions(tmp_path, monkeypatch):
+    # --only keeps the full run's versions for the page and gives the sections
+    # it measured their own: the page says which figures are not from that run.
+    full = {"date": "2026-01-01 00:00 UTC", "commit": "aaaaaaa", "machine": "first machine"}
+    later = {"date": "2026-02-01 00:00 UTC", "commit": "bbbbbbb", "machine": "second machine"}
+    results = {"versions": full,
+               "stress": {"load": {"lb1": "7.5", "lb2": "9.1"}, "rows": [row("VRRP transitions", "0")]},
+               "site": {"first": {"seconds": 150.0, "changed": 266}, "versions": later,
+                        "rows": [row("site.yml on a fresh lab", "150 s")]}}
+    stored = tmp_path / "results.json"
+    stored.write_text(json.dumps(results))
+    monkeypatch.setattr(main, "RESULTS", stored)
+    monkeypatch.setattr(main, "ROOT", tmp_path)
+    assert main.main(["--report"]) == 0
+    page = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "| commit | aaaaaaa |" in page and "| machine | first machine |" in page
+    assert "- site: 2026-02-01 00:00 UTC, commit bbbbbbb, second machine" in page
+    assert "- stress" not in page
