@@ -63,7 +63,8 @@ PRIMARY_RETRY = float(os.environ.get("DB_PRIMARY_RETRY", "2"))
 # of each process for pages and reads.
 WRITE_SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("DB_WRITE_SLOTS", "1"))))
 # The largest request body read, in bytes: a note is at most 255 characters,
-# which form encoding makes at most 255 * 9 bytes.
+# which form encoding makes at most 255 * 12 bytes (four UTF-8 bytes, each
+# written %XX).
 MAX_BODY = 4096
 RECORD_PATH = re.compile(r"/records/([0-9]{1,20})", re.ASCII)
 _primary = {"down_until": 0.0}
