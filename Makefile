@@ -84,10 +84,13 @@ lab-destroy: venv docker
 	molecule destroy
 	-docker network rm alx-webstack-lab 2>/dev/null
 
+# Last, the plugins' and roles' documentation as Galaxy and docsite builders
+# read it (markup, references, versions), from the checkout's collection path.
 lint: venv
 	yamllint .
 	ansible-lint
 	antsibull-changelog lint
+	cd .collections/ansible_collections/alx/webstack && antsibull-docs lint-collection-docs --plugin-docs .
 
 unit: venv
 	pytest -q tests/unit

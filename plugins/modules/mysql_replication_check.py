@@ -291,11 +291,11 @@ status:
     tls:
       description: Whether the replica connects to its source over TLS (C(Master_SSL_Allowed)).
       type: bool
-      version_added: 1.1.0
+      version_added: 0.1.0
     tls_verify:
       description: Whether it checks the source's certificate and name (C(Master_SSL_Verify_Server_Cert)).
       type: bool
-      version_added: 1.1.0
+      version_added: 0.1.0
     last_io_errno:
       description: Last IO thread error number, 0 for none.
       type: int
