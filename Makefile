@@ -12,7 +12,8 @@
 #                     ansible-core, Molecule on Debian 12 and 13 (the drills on
 #                     12 only); what CI runs
 #   make test-all     the same with the drills on Debian 12 and 13
-#   make lint         ansible-lint and yamllint
+#   make lint         ansible-lint, yamllint and the documentation checks
+#   make docs         write the role READMEs' option tables from the argument specs
 #   make unit         pytest for plugins and tools
 #   make rules        check and unit-test the alert rules with promtool
 #   make compat       unit and sanity tests on every supported ansible-core
@@ -46,7 +47,7 @@ LAB_DEBIAN ?= 12
 IMAGE_REPO := alx-webstack/debian
 COLLECTION_ROOT := $(CURDIR)/.cache/ansible-test/ansible_collections/alx/webstack
 
-.PHONY: all venv docker images lab lab-status lab-start lab-stop lab-test lab-destroy test test-all lint unit rules unit-core sanity compat molecule sslyze bench build clean
+.PHONY: all venv docker docs images lab lab-status lab-start lab-stop lab-test lab-destroy test test-all lint unit rules unit-core sanity compat molecule sslyze bench build clean
 
 all: test
 
@@ -85,12 +86,18 @@ lab-destroy: venv docker
 	-docker network rm alx-webstack-lab 2>/dev/null
 
 # Last, the plugins' and roles' documentation as Galaxy and docsite builders
-# read it (markup, references, versions), from the checkout's collection path.
+# read it (markup, references, versions), from the checkout's collection path,
+# and the role READMEs' option tables against the argument specs.
 lint: venv
 	yamllint .
 	ansible-lint
 	antsibull-changelog lint
 	cd .collections/ansible_collections/alx/webstack && antsibull-docs lint-collection-docs --plugin-docs .
+	$(BIN)/python -m tools.role_docs --check
+
+# The option tables of the role READMEs, from meta/argument_specs.yml.
+docs: venv
+	$(BIN)/python -m tools.role_docs
 
 unit: venv
 	pytest -q tests/unit
