@@ -1,11 +1,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""missing_packages: what a role still has to install, from the package facts."""
+"""missing_packages: what a role still has to install, from the packages preflight found installed."""
 
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.alx.webstack.plugins.filter.packages import missing_packages
+from ansible_collections.alx.webstack.plugins.filter.packages import installed_packages, missing_packages
 
 # ansible_facts.packages as package_facts gives it: name -> list of installed versions.
 INSTALLED = {
@@ -43,8 +43,26 @@ def test_an_empty_entry_in_the_facts_is_not_installed():
 @pytest.mark.parametrize("names, installed, message", [
     (42, INSTALLED, "a package name or a list"),
     (["nginx", 3], INSTALLED, "a package name or a list"),
-    (["nginx"], ["nginx"], "ansible_facts.packages"),
+    (["nginx"], "nginx", "a list of installed package names or ansible_facts.packages"),
 ])
 def test_bad_input_is_refused_with_a_reason(names, installed, message):
     with pytest.raises(AnsibleFilterError, match=message):
         missing_packages(names, installed)
+
+
+def test_a_list_of_installed_names_serves_as_well_as_the_package_facts():
+    assert missing_packages(["haproxy", "nginx", "curl"], ["nginx", "libc6"]) == ["haproxy", "curl"]
+    assert missing_packages(["nginx"], []) == ["nginx"]
+    assert missing_packages(["nginx=1.22.1-9"], ["nginx"]) == ["nginx=1.22.1-9"]
+
+
+def test_installed_packages_reads_dpkg_query_and_keeps_only_what_is_installed():
+    lines = ["ii nginx", "ii libc6", "ii libc6", "hi held-package", "rc removed-but-configured",
+             "un never-installed", "iU half-configured", "", "garbage"]
+    assert installed_packages(lines) == ["held-package", "libc6", "nginx"]
+    assert installed_packages([]) == []
+
+
+def test_installed_packages_refuses_what_is_not_dpkg_query_output():
+    with pytest.raises(AnsibleFilterError, match="the lines of dpkg-query"):
+        installed_packages("ii nginx")
