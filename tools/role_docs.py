@@ -120,12 +120,17 @@ def meaning(spec: dict) -> str:
     """The description, then each suboption of a list of dicts or a dict."""
     text = markup(spec.get("description", ""))
     subs = spec.get("options") or {}
-    if subs:
-        text += " Each %s: %s" % ("entry" if spec.get("type") == "list" else "key", " ".join(
-            "`%s` (%s%s): %s" % (name, type_of(sub), ", required" if sub.get("required") else
-                                ", default `%s`" % sub["default"] if "default" in sub else "",
-                                markup(sub.get("description", "")))
-            for name, sub in subs.items()))
+    parts = []
+    for name, sub in subs.items():
+        if sub.get("required"):
+            how = ", required"
+        elif "default" in sub:
+            how = ", default `%s`" % sub["default"]
+        else:
+            how = ""
+        parts.append("`%s` (%s%s): %s" % (name, type_of(sub), how, markup(sub.get("description", ""))))
+    if parts:
+        text += " Each %s: %s" % ("entry" if spec.get("type") == "list" else "key", " ".join(parts))
     return text
 
 
@@ -143,8 +148,8 @@ def tables(role: pathlib.Path) -> str:
         out += ["Entry point `%s`%s: %s" % (point, where, markup(points[point].get("short_description", ""))), "",
                 "| variable | type | default | meaning |", "| --- | --- | --- | --- |"]
         for name, spec in options.items():
-            out.append("| `%s` | %s | %s | %s |" % (name, type_of(spec), default_of(name, spec, defaults),
-                                                  meaning(spec)))
+            cells = (name, type_of(spec), default_of(name, spec, defaults), meaning(spec))
+            out.append("| `%s` | %s | %s | %s |" % cells)
         out.append("")
     out.append(END)
     return "\n".join(out)
@@ -154,7 +159,7 @@ def render(readme: str, block: str, name: str) -> str:
     if BEGIN not in readme or END not in readme:
         raise SystemExit("%s: no generated option table (the markers %r ... %r) to write into" % (name, BEGIN, END))
     head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    tail = rest.split(END, 1)[1]
     return head + block + tail
 
 

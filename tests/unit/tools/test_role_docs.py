@@ -49,7 +49,7 @@ def test_every_option_has_a_default_or_is_required(role):
 
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_every_role_default_is_declared(role):
-    declared = {name for _, name, _ in options(role)}
+    declared = {option[1] for option in options(role)}
     undeclared = sorted(set(role_docs.role_defaults(role)) - declared)
     assert not undeclared
 
