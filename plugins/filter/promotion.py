@@ -6,7 +6,7 @@
 from __future__ import absolute_import, division, print_function
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.alx.webstack.plugins.module_utils import replication
+from ansible_collections.alx.webstack.plugins.filter.gtid import gtid_most_advanced
 
 __metaclass__ = type
 
@@ -49,10 +49,7 @@ def promotion_plan(states, primary="", primary_state=None, new_primary="", force
     working = [name for name in replicas if _working(statuses[name])]
     positions = dict((name, "%s,%s" % (statuses[name].get("gtid_executed") or "", statuses[name].get("gtid_io_pos") or ""))
                      for name in working)
-    try:
-        ahead = replication.most_advanced(positions)
-    except ValueError as err:
-        raise AnsibleFilterError("promotion_plan: not a GTID position or set: %s" % err)
+    ahead = gtid_most_advanced(positions)
     candidate = str(new_primary or (ahead[0] if ahead else ""))
     old = _status(primary_state) if primary else None
     plan = {"candidate": candidate, "working": working, "ahead": ahead, "positions": positions,
