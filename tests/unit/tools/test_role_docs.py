@@ -17,6 +17,11 @@ def options(role):
 
 
 def is_computed(value) -> bool:
+    """Worked out with Jinja, anywhere inside (a list of openings with templated ports is)."""
+    if isinstance(value, dict):
+        return any(is_computed(item) for item in value.values())
+    if isinstance(value, list):
+        return any(is_computed(item) for item in value)
     return isinstance(value, str) and "{{" in value
 
 
