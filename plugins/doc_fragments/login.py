@@ -26,11 +26,13 @@ options:
     description:
       - Host of the server to check. Ignored when O(login_unix_socket) is set.
       - When neither this nor O(login_unix_socket) is set, the module connects
-        as the C(mysql) client does on that host - through the socket the
-        server's own configuration names (C(my_print_defaults client mysqld)),
-        else the first of C(/run/mysqld/mysqld.sock),
-        C(/var/run/mysqld/mysqld.sock), C(/var/lib/mysql/mysql.sock),
-        C(/tmp/mysql.sock) that exists, else C(localhost) over TCP.
+        through the socket the server's own configuration names
+        (C(my_print_defaults client mysqld)), else the first of
+        C(/run/mysqld/mysqld.sock), C(/var/run/mysqld/mysqld.sock) and
+        C(/var/lib/mysql/mysql.sock) that exists. Never C(/tmp/mysql.sock),
+        where any local user could leave a socket for root's credentials.
+      - A socket that does not exist (a stopped server) fails the module with
+        its path, before any connection is tried.
     type: str
   login_port:
     description:

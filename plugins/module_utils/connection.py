@@ -46,15 +46,16 @@ def login_argument_spec(prefix="login"):
 
 
 # Where servers put their socket when their configuration does not say
-# (Debian and Ubuntu, older Debian, the Red Hat family, a source build).
-SOCKET_CANDIDATES = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/var/lib/mysql/mysql.sock",
-                     "/tmp/mysql.sock")
+# (Debian and Ubuntu, older Debian, the Red Hat family): directories only root
+# and the server write to. Never /tmp, where any local user could leave a
+# socket of their own for root to send its credentials to.
+SOCKET_CANDIDATES = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/var/lib/mysql/mysql.sock")
 
 
 def default_socket():
-    """The local server's Unix socket as the mysql client finds it: the one its
-    configuration names (``my_print_defaults``), else the first of the usual
-    places that exists; None when there is none."""
+    """The local server's Unix socket: the one its configuration names
+    (``my_print_defaults``), else the first of the distributions' places that
+    exists, else Debian's place (which ``connect`` then reports missing)."""
     tool = shutil.which("my_print_defaults")
     if tool:
         try:
@@ -63,18 +64,18 @@ def default_socket():
         except (OSError, subprocess.SubprocessError):
             out = ""
         named = [line.split("=", 1)[1] for line in out.splitlines() if line.startswith("--socket=")]
-        if named and os.path.exists(named[-1]):
+        if named:
             return named[-1]
     for candidate in SOCKET_CANDIDATES:
         if os.path.exists(candidate):
             return candidate
-    return None
+    return SOCKET_CANDIDATES[0]
 
 
 def target(params, prefix="login"):
     """(host, port, socket) to connect to. For the local server (``login``)
-    without a host or socket: the socket the mysql client would use, else
-    localhost over TCP."""
+    without a host or socket: the socket its configuration names, or the
+    distribution's."""
     host, port = params.get("%s_host" % prefix), params.get("%s_port" % prefix) or 3306
     socket = params.get("%s_unix_socket" % prefix)
     if not socket and not host and prefix == "login":
@@ -122,6 +123,10 @@ def connect(params, prefix="login"):
         raise ConnectionFailure(missing_pymysql())
     host, port, socket = target(params, prefix)
     where = _where(host, port, socket)
+    if socket and not os.path.exists(socket):
+        raise ConnectionFailure(
+            "Cannot reach the database server at %s: there is no such socket, so the server is not running "
+            "(or its socket is elsewhere: set %s_unix_socket)" % (where, prefix))
     kwargs = {
         "host": host,
         "port": port,

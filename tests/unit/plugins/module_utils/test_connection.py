@@ -16,6 +16,8 @@ def refuse(monkeypatch, error):
     def connect(**_kwargs):
         raise error
     monkeypatch.setattr(connection.pymysql, "connect", connect)
+    # The server's socket is there; what goes wrong is the connection.
+    monkeypatch.setattr(connection.os.path, "exists", lambda path: path == SOCKET["login_unix_socket"])
 
 
 @pytest.mark.parametrize("params, error, sentence", [
@@ -80,10 +82,26 @@ def test_without_a_configured_socket_the_usual_places_are_tried(monkeypatch):
     monkeypatch.setattr(connection.os.path, "exists", lambda path: path == "/var/lib/mysql/mysql.sock")
     connection.connect({"config_file": ""})
     assert seen["unix_socket"] == "/var/lib/mysql/mysql.sock"
+
+
+@pytest.mark.parametrize("present", [[], ["/tmp/mysql.sock"]])
+def test_a_missing_socket_is_named_and_never_replaced_by_one_in_tmp(monkeypatch, present):
+    """A stopped server: no connection at all, rather than to a socket any local user could have made."""
+    seen = capture(monkeypatch)
+    monkeypatch.setattr(connection.shutil, "which", lambda name: None)
+    monkeypatch.setattr(connection.os.path, "exists", lambda path: path in present)
+    with pytest.raises(connection.ConnectionFailure, match="at socket /run/mysqld/mysqld.sock: there is no such socket, "
+                                                           "so the server is not running"):
+        connection.connect({"config_file": ""})
+    assert not seen
+
+
+def test_a_configured_socket_that_is_missing_is_named(monkeypatch):
+    seen = capture(monkeypatch)
     monkeypatch.setattr(connection.os.path, "exists", lambda path: False)
-    seen.clear()
-    connection.connect({"config_file": ""})
-    assert "unix_socket" not in seen and seen["host"] == "localhost"
+    with pytest.raises(connection.ConnectionFailure, match="socket /srv/db.sock: there is no such socket.*login_unix_socket"):
+        connection.connect({"config_file": "", "login_unix_socket": "/srv/db.sock"})
+    assert not seen
 
 
 def test_a_login_host_is_used_as_given(monkeypatch):
@@ -103,5 +121,6 @@ def test_local_credentials_and_tls_never_go_to_the_primary(tmp_path, monkeypatch
     assert "read_default_file" not in seen
     assert seen["ssl"] == {"ca": "/etc/primary-ca.pem", "check_hostname": False}
     seen.clear()
+    monkeypatch.setattr(connection.os.path, "exists", lambda path: path in (str(option_file), "/run/mysqld/mysqld.sock"))
     connection.connect(dict(params, login_unix_socket="/run/mysqld/mysqld.sock"))
     assert seen["read_default_file"] == str(option_file) and seen["ssl"] == {"ca": "/etc/local-ca.pem"}
