@@ -4,6 +4,7 @@ primary and reads from the replica, and the app role's releases."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import time
@@ -12,7 +13,7 @@ import pytest
 from conftest import (LAB, address, broken_release, group, host, release_linked, release_served, site, sql,
                       variables)
 from labkit.client import Probe
-from labkit.commands import said, wait_until
+from labkit.commands import playbook, said, wait_until
 
 PRIMARY = group("mysql_primary")[0]
 REPLICAS = group("mysql_replica")
@@ -186,11 +187,15 @@ def test_without_the_primary_pages_and_reads_go_on_and_writes_get_a_json_503():
 
 
 @pytest.mark.parametrize("web", WEB)
-def test_secrets_are_readable_by_the_app_user_only(web):
+def test_secrets_reach_the_app_through_systemd_and_neither_it_nor_nginx_can_touch_the_file(web):
     config = variables(web)
-    env = host(web).file("/srv/app/shared/app.env")
-    assert env.mode == 0o600 and env.user == "app"
-    assert "DB_PASSWORD=%s" % config["mysql_app_password"] in env.content_string
+    box = host(web)
+    env = box.file("/srv/app/shared/app.env")
+    assert (env.user, env.group, env.mode) == ("root", "root", 0o600)
+    assert 'DB_PASSWORD="%s"' % config["mysql_app_password"] in env.content_string
+    assert not box.run("runuser -u app -- sh -c 'echo X=1 >> /srv/app/shared/app.env'").succeeded
+    # nginx's user is in the app's group, for the socket.
+    assert not box.run("runuser -u www-data -- cat /srv/app/shared/app.env").succeeded
 
 
 @pytest.mark.parametrize("web", WEB)
@@ -230,3 +235,29 @@ def test_releases_deploy_fail_safely_and_roll_back():
         site("--tags", "web")
     assert all(release_served(web) == default for web in WEB)
     assert all(release_linked(web, "current") == default for web in WEB)
+
+
+def test_a_password_with_spaces_quotes_dollars_and_hashes_reaches_the_service_as_given(tmp_path):
+    """The environment file as the app role writes it, read back by systemd
+    itself (EnvironmentFile=), for a password no shell or parser could take
+    unquoted."""
+    tricky = "a b'c\"d$e${HOME}#f\\g`id` "
+    folder = "/run/alx-env-test"
+    play = tmp_path / "env.yml"
+    play.write_text(json.dumps([{
+        "name": "Write the environment file of a test application", "hosts": WEB[0], "become": True,
+        "gather_facts": False,
+        "vars": {"app_root": folder, "app_db_password": tricky, "app_db_tls_ca": "",
+                 "app_db_primary_host": address(PRIMARY), "app_db_replica_hosts": []},
+        "tasks": [{"name": "Make its directory", "ansible.builtin.file": {"path": folder + "/shared", "state": "directory",
+                                                                         "mode": "0755"}},
+                  {"name": "Write it", "ansible.builtin.include_role": {"name": "alx.webstack.app",
+                                                                        "tasks_from": "env.yml"}}]}]))
+    try:
+        playbook(LAB.inventory, str(play))
+        seen = host(WEB[0]).check_output(
+            "systemd-run --quiet --wait --pipe -p EnvironmentFile=%s/shared/app.env /usr/bin/env"
+            " | grep '^DB_PASSWORD=' | base64 -w0" % folder)
+        assert base64.b64decode(seen).decode() == "DB_PASSWORD=%s\n" % tricky
+    finally:
+        host(WEB[0]).run("rm -rf %s" % folder)
