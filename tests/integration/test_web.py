@@ -249,10 +249,11 @@ def test_a_password_with_spaces_quotes_dollars_and_hashes_reaches_the_service_as
         "gather_facts": False,
         "vars": {"app_root": folder, "app_db_password": tricky, "app_db_tls_ca": "",
                  "app_db_primary_host": address(PRIMARY), "app_db_replica_hosts": []},
-        "tasks": [{"name": "Make its directory", "ansible.builtin.file": {"path": folder + "/shared", "state": "directory",
-                                                                         "mode": "0755"}},
-                  {"name": "Write it", "ansible.builtin.include_role": {"name": "alx.webstack.app",
-                                                                        "tasks_from": "env.yml"}}]}]))
+        "tasks": [
+            {"name": "Make its directory",
+             "ansible.builtin.file": {"path": folder + "/shared", "state": "directory", "mode": "0755"}},
+            {"name": "Write it",
+             "ansible.builtin.include_role": {"name": "alx.webstack.app", "tasks_from": "env.yml"}}]}]))
     try:
         playbook(LAB.inventory, str(play))
         seen = host(WEB[0]).check_output(
