@@ -96,6 +96,34 @@ def test_rules_that_would_shut_ansible_out_are_rolled_back():
     assert firewall.table(LAB, web) == before
 
 
+def test_a_deleted_table_is_seen_in_check_mode_and_put_back():
+    """Drift: the table deleted by hand leaves the host open; --check --diff
+    reports it, changing nothing, and a run loads the rules again."""
+    web = WEB[0]
+    before = firewall.table(LAB, web)
+    host(web).check_output("nft delete table %s" % firewall.TABLE)
+    try:
+        check = site("--tags", "firewall", "--limit", web, "--check", "--diff")
+        assert recap(check.stdout)[web] >= 1 and "the rules in force" in check.stdout
+        assert firewall.table(LAB, web) == ""
+        done = site("--tags", "firewall", "--limit", web)
+        assert recap(done.stdout)[web] >= 1
+        assert firewall.table(LAB, web) == before
+        assert recap(site("--tags", "firewall", "--limit", web).stdout)[web] == 0
+    finally:
+        host(web).run("nft list table %s >/dev/null || nft -f /etc/nftables.conf" % firewall.TABLE)
+
+
+def test_router_advertisements_come_from_link_local_routers_only():
+    """Neighbour discovery as RFC 4861 sends it (hop limit 255, adverts from
+    link-local addresses): a router advertisement from afar is dropped."""
+    rules = firewall.table(LAB, WEB[0])
+    advert = [line.strip() for line in rules.splitlines() if "nd-router-advert" in line]
+    assert advert == ["ip6 saddr fe80::/10 ip6 hoplimit 255 icmpv6 type nd-router-advert accept"], advert
+    neighbours = [line for line in rules.splitlines() if "nd-neighbor-solicit" in line]
+    assert neighbours and all("ip6 hoplimit 255" in line for line in neighbours), neighbours
+
+
 def state_of(web: str) -> str:
     """The rule set written, the one kept for boot and the one loaded."""
     return host(web).check_output("cat /var/lib/alx-webstack/firewall/rules.nft /etc/nftables.conf; "
