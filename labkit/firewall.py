@@ -6,8 +6,10 @@ tool for as long as it runs."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -104,3 +106,41 @@ def disabled(lab: Lab, hosts: list[str]):
     finally:
         for host in on:
             lab.sh(host, "nft -f %s && rm -f %s" % (saved, saved))
+
+
+# Run in the source host's container: one VRRPv3 advertisement (IP protocol
+# 112) to the target, with a raw socket (the lab's containers have NET_RAW).
+_SEND_VRRP = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+# Version 3, type 1 (advertisement), router id 250, priority 100, no address.
+s.sendto(bytes([0x31, 250, 100, 0, 0, 10, 0, 0]), (sys.argv[1], 0))
+"""
+
+
+def vrrp_fate(lab: Lab, target: str, source: str, send: bool = False, wait: float = 1.0) -> str:
+    """What ``target``'s firewall does with VRRP from the lab address of
+    ``source``: "accepted", "dropped" or "not seen". With ``send`` one
+    advertisement is sent from ``source``; otherwise the balancers' own
+    adverts are watched for ``wait`` seconds. Two counters tell: one before
+    every rule (the packet arrived) and one after them all (no rule took it,
+    the policy drops it); both are removed afterwards."""
+    origin = lab.address(source)
+    tags = ("alx-lab-vrrp-in", "alx-lab-vrrp-out")
+    match = "ip saddr %s meta l4proto vrrp counter comment" % origin
+    lab.sh(target, "nft insert rule %s %s %s '\"%s\"'" % (TABLE, CHAIN, match, tags[0]))
+    lab.sh(target, "nft add rule %s %s %s '\"%s\"'" % (TABLE, CHAIN, match, tags[1]))
+    try:
+        if send:
+            lab.sh(source, "python3 -c %s %s" % (shlex.quote(_SEND_VRRP), lab.address(target)))
+        time.sleep(wait)
+        listed = lab.sh(target, "nft list chain %s %s" % (TABLE, CHAIN))
+    finally:
+        handles = lab.sh(target, "nft -a list chain %s %s | sed -n 's/.*comment \"alx-lab-vrrp-[a-z]*\" # handle "
+                         "\\([0-9]*\\)$/\\1/p'" % (TABLE, CHAIN)).split()
+        for handle in handles:
+            lab.sh(target, "nft delete rule %s %s handle %s" % (TABLE, CHAIN, handle))
+    counts = {tag: int(re.search(r"counter packets (\d+) .*comment \"%s\"" % tag, listed).group(1)) for tag in tags}
+    if counts[tags[0]] == 0:
+        return "not seen"
+    return "dropped" if counts[tags[1]] > 0 else "accepted"

@@ -114,6 +114,14 @@ def test_a_deleted_table_is_seen_in_check_mode_and_put_back():
         host(web).run("nft list table %s >/dev/null || nft -f /etc/nftables.conf" % firewall.TABLE)
 
 
+def test_vrrp_is_taken_from_the_peer_balancer_only():
+    """Packets, not the rule set: the peer's own adverts pass, one advert from
+    the client or a web server meets the drop policy."""
+    assert firewall.vrrp_fate(LAB, LBS[0], LBS[1]) == "accepted"
+    for stranger in (LAB.client, WEB[0]):
+        assert firewall.vrrp_fate(LAB, LBS[0], stranger, send=True) == "dropped", stranger
+
+
 def test_router_advertisements_come_from_link_local_routers_only():
     """Neighbour discovery as RFC 4861 sends it (hop limit 255, adverts from
     link-local addresses): a router advertisement from afar is dropped."""

@@ -26,6 +26,7 @@ import tarfile
 import pytest
 import yaml
 from conftest import LAB, PROJECT, address, group, host, inventory_file, shown_secrets, site, sql
+from labkit import firewall
 from labkit.commands import recap, run, said, wait_until
 from labkit.secrets import shows_private_key
 
@@ -175,6 +176,13 @@ def test_explicit_service_addresses_carry_backends_grants_and_replication(backen
         # HAProxy reaches the web servers, and they the databases, only through
         # the backend network: accounts exist for those addresses alone.
         assert served_by(LAB.vips[0]) == set(WEB)
+        # VRRP stays on the VIPs' network, from the peer's address there (not
+        # its backend one): each VIP on exactly one balancer, the peer's adverts
+        # let in and a stranger's dropped.
+        held = {lb: LAB.sh(lb, "ip -o -4 addr show") for lb in LBS}
+        assert all(sum(" %s/" % vip in addresses for addresses in held.values()) == 1 for vip in LAB.vips), held
+        assert firewall.vrrp_fate(LAB, LBS[0], LBS[1]) == "accepted"
+        assert firewall.vrrp_fate(LAB, LBS[0], LAB.client, send=True) == "dropped"
         app_hosts = set(sql(PRIMARY, "SELECT Host FROM mysql.user WHERE User = 'app'").split())
         assert app_hosts == {backend_network[w] for w in WEB}
         for replica in REPLICAS:
