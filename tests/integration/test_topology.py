@@ -34,6 +34,11 @@ BAD = {
                              "%s is in both 'mysql_primary' and 'mysql_replica'" % PRIMARY),
     "balancer is a web server": (("-i", inventory_file({"loadbalancers": {"hosts": {WEB[0]: None}}})),
                                  "%s is in both 'loadbalancers' and 'webservers': HAProxy and nginx" % WEB[0]),
+    "placeholder secret": (extra_vars({"mysql_replication_password": "change-me"}),
+                           "would be set up with weak secrets: mysql_replication_password (a placeholder)"),
+    "short secret": (extra_vars({"haproxy_stats_password": "Xk3-9fQ"}),
+                     "would be set up with weak secrets: haproxy_stats_password (7 characters). Each must be at"
+                     " least 16 characters"),
     "address the host lacks": (("-i", inventory_file({"all": {"hosts": {WEB[0]: {"webstack_address": "192.0.2.99"}}}})),
                                "%s's service address 192.0.2.99 (webstack_address) is not an address of that host"
                                % WEB[0]),
