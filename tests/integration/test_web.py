@@ -5,6 +5,7 @@ primary and reads from the replica, and the app role's releases."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shlex
 import time
@@ -13,7 +14,7 @@ import pytest
 from conftest import (LAB, address, broken_release, group, host, release_linked, release_served, site, sql,
                       variables)
 from labkit.client import Probe
-from labkit.commands import playbook, said, wait_until
+from labkit.commands import playbook, recap, said, wait_until
 
 PRIMARY = group("mysql_primary")[0]
 REPLICAS = group("mysql_replica")
@@ -235,6 +236,30 @@ def test_releases_deploy_fail_safely_and_roll_back():
         site("--tags", "web")
     assert all(release_served(web) == default for web in WEB)
     assert all(release_linked(web, "current") == default for web in WEB)
+
+
+def test_an_archive_that_is_not_the_one_named_is_refused_before_anything_changes():
+    archive = broken_release()
+    with open(archive, "rb") as handle:
+        actual = hashlib.sha256(handle.read()).hexdigest()
+    wrong = "0" * 64
+    before = release_linked(WEB[0], "current")
+    refused = site("--tags", "web", "--limit", WEB[0], "-e", "app_source=archive", "-e", "app_archive=" + archive,
+                   "-e", "app_version=checked-1", "-e", "app_archive_sha256=" + wrong, succeed=False)
+    assert refused.returncode != 0
+    assert "has SHA-256 %s, not app_archive_sha256 %s" % (actual, wrong) in said(refused)
+    assert recap(refused.stdout)[WEB[0]] == 0
+    assert not host(WEB[0]).file("/srv/app/releases/checked-1").exists
+    assert release_linked(WEB[0], "current") == before
+    # The right checksum lets it through: unpacked, then refused for its health and rolled back.
+    try:
+        passed = site("--tags", "web", "--limit", WEB[0], "-e", "app_source=archive", "-e", "app_archive=" + archive,
+                      "-e", "app_version=checked-1", "-e", "app_archive_sha256=" + actual.upper(),
+                      "-e", "app_health_timeout=10", succeed=False)
+        assert "Release checked-1 of app did not become healthy" in said(passed)
+        assert release_linked(WEB[0], "current") == before
+    finally:
+        host(WEB[0]).run("rm -rf /srv/app/releases/checked-1")
 
 
 def test_a_password_with_spaces_quotes_dollars_and_hashes_reaches_the_service_as_given(tmp_path):
