@@ -121,13 +121,16 @@ def pytest_configure(config):
         "markers", "drill: a long operator drill (whole-stack runs with another inventory, playbook runs under load, "
         "faults held until alerts fire); "
         "skipped when ALX_SKIP_DRILLS=1, as `make molecule` does outside DRILL_DEBIAN")
+    config.addinivalue_line(
+        "markers", "refusal: bad input refused before any change, decided on the controller by argument specs and "
+        "preflight, the same on every Debian release; runs where the drills run (skipped with them)")
 
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("ALX_SKIP_DRILLS") == "1":
-        skip = pytest.mark.skip(reason="drills run on the Debian releases in DRILL_DEBIAN only")
+        skip = pytest.mark.skip(reason="drills and refusals run on the Debian releases in DRILL_DEBIAN only")
         for item in items:
-            if "drill" in item.keywords:
+            if "drill" in item.keywords or "refusal" in item.keywords:
                 item.add_marker(skip)
 
 

@@ -138,6 +138,7 @@ def state_of(web: str) -> str:
                                   "nft list table %s" % firewall.TABLE)
 
 
+@pytest.mark.refusal
 @pytest.mark.parametrize("extra, sentence", [
     ({"firewall_admin_networks": ["172.30.80.1/33"]}, "172.30.80.1/33: not an IP address or a network in CIDR"),
     ({"firewall_admin_networks": []}, "firewall_admin_networks is empty while SSH"),

@@ -318,6 +318,7 @@ BAD_KEEPALIVED_INPUT = {
 }
 
 
+@pytest.mark.refusal
 @pytest.mark.parametrize("extra, sentence", BAD_KEEPALIVED_INPUT.values(), ids=list(BAD_KEEPALIVED_INPUT))
 def test_bad_keepalived_input_stops_before_any_change(extra, sentence):
     before = host(LBS[0]).file("/etc/keepalived/keepalived.conf").content_string

@@ -54,6 +54,7 @@ def refused(sentence: str, *args: str) -> None:
     assert changed and all(count == 0 for count in changed.values()), changed
 
 
+@pytest.mark.refusal
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_topology_stops_before_any_change_with_one_sentence(case):
     args, sentence = BAD[case]
