@@ -38,8 +38,10 @@ export MOLECULE_EPHEMERAL_DIRECTORY := $(CURDIR)/.cache/molecule/default
 # Debian releases the Molecule scenario runs on in `make test`, and those of
 # them on which it also runs the long operator drills (tests marked `drill`:
 # whole-stack runs with another inventory, playbook runs under load, faults
-# held until their alerts fire); elsewhere they are skipped, to keep `make
-# test` within its 40-minute budget. `make test-all` runs them everywhere.
+# held until their alerts fire) and the input refusals (tests marked
+# `refusal`: decided on the controller, the same on every release); elsewhere
+# they are skipped, to keep `make test` within its 40-minute budget. `make
+# test-all` runs them everywhere.
 DEBIAN_VERSIONS ?= 12 13
 DRILL_DEBIAN ?= 12
 # Debian release of `make lab`.

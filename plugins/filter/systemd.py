@@ -74,7 +74,9 @@ def _unit_name(name):
 def unsettled_units(names, states=None, state="started"):
     """The units of ``names`` (a name or a list; ``nginx`` is ``nginx.service``)
     that are not yet as a role wants them: for ``started``, not both active and
-    enabled at boot; for ``stopped``, active or enabled. ``states`` is what
+    enabled at boot; for ``stopped``, active or enabled. A unit that was not
+    loaded when the states were read counts as not yet as wanted either way:
+    the run may have installed it since. ``states`` is what
     preflight read at the start of the run (``webstack_unit_states``); without
     it (None) every unit counts, so that the caller acts as it would otherwise."""
     if isinstance(names, str):
@@ -89,10 +91,12 @@ def unsettled_units(names, states=None, state="started"):
         raise AnsibleFilterError("unsettled_units: expects the states unit_states returns, got %s" % type(states).__name__)
     unsettled = []
     for name in names:
-        seen = states.get(_unit_name(name), {})
-        running = bool(seen.get("active")) and bool(seen.get("enabled"))
-        quiet = not seen.get("active") and not seen.get("enabled")
-        if not (running if state == "started" else quiet):
+        seen = states.get(_unit_name(name))
+        if seen is None:
+            # Not loaded when preflight read: inactive then, but the run may
+            # have installed it since (a package enables its units).
+            unsettled.append(name)
+        elif not (seen["active"] and seen["enabled"] if state == "started" else not (seen["active"] or seen["enabled"])):
             unsettled.append(name)
     return unsettled
 
