@@ -26,7 +26,7 @@ def settings():
 # With mysql_tls the primary takes TCP connections over TLS only: the check's
 # connection to it presents the stack's CA and checks the primary's name.
 TLS = ({"primary_ca_cert": "/etc/mysql/tls/ca.crt", "primary_check_hostname": True}
-       if variables(PRIMARY).get("mysql_tls") else {})
+       if variables(PRIMARY).get("mysql_tls", True) else {})
 
 
 def check(check_mode=False, **args) -> dict:
@@ -86,6 +86,34 @@ def test_application_user_cannot_write_on_the_replica(records, web):
     out = host(web).check_output("python3 -c %s %s %s", script, addresses[PRIMARY], addresses[REPLICA])
     assert "%s written" % addresses[PRIMARY] in out
     assert "%s refused 1290" % addresses[REPLICA] in out  # ER_OPTION_PREVENTS_STATEMENT: read-only
+
+
+def test_the_application_account_changes_rows_not_tables():
+    """Least privilege: the app role applied the demo's schema as the database's
+    administrator; the application's own account reads and writes rows, and may
+    not create or drop a table (1142), on a table that does not exist, so that
+    nothing is lost if it could."""
+    config = settings()
+    script = (
+        "import os, pymysql, sys\n"
+        "ca = '/srv/app/shared/db-ca.crt'\n"
+        "conn = pymysql.connect(host=sys.argv[1], user=%r, password=%r, database='app', autocommit=True,\n"
+        "                       ssl={'ca': ca} if os.path.exists(ca) else None)\n"
+        "for statement in ('SELECT COUNT(*) FROM records', 'CREATE TABLE alx_probe (n INT)',\n"
+        "                  'DROP TABLE alx_no_such_table'):\n"
+        "    try:\n"
+        "        conn.cursor().execute(statement)\n"
+        "        print('allowed', statement)\n"
+        "    except pymysql.err.MySQLError as err:\n"
+        "        print('refused', err.args[0], statement)\n"
+    ) % (config["mysql_app_user"], config["mysql_app_password"])
+    try:
+        out = host(group("webservers")[0]).check_output("python3 -c %s %s", script, address(PRIMARY))
+    finally:
+        sql(PRIMARY, "DROP TABLE IF EXISTS app.alx_probe")
+    assert "allowed SELECT COUNT(*) FROM records" in out, out
+    assert "refused 1142 CREATE TABLE alx_probe (n INT)" in out, out
+    assert "refused 1142 DROP TABLE alx_no_such_table" in out, out
 
 
 def test_application_user_is_refused_from_other_hosts():

@@ -18,7 +18,8 @@ WEB = group("webservers")
 CONFIG = variables(PRIMARY)
 CA = "/etc/mysql/tls/ca.crt"
 
-pytestmark = pytest.mark.skipif(not CONFIG.get("mysql_tls"), reason="mysql_tls is off in this inventory")
+# On by default (the lab keeps the default).
+pytestmark = pytest.mark.skipif(not CONFIG.get("mysql_tls", True), reason="mysql_tls is off in this inventory")
 
 # Run on a database host: log in to the primary as the replication user with
 # and without TLS; prints what happened to each.
@@ -90,3 +91,9 @@ def test_the_check_module_refuses_a_primary_whose_certificate_another_ca_signed(
 def test_the_servers_key_is_for_mariadb_only(server):
     key = host(server).file("/etc/mysql/tls/server.key")
     assert (key.mode, key.user, key.group) == (0o640, "root", "mysql")
+
+
+@pytest.mark.parametrize("db", [PRIMARY] + REPLICAS)
+def test_the_server_listens_on_its_service_address_only(db):
+    listening = host(db).check_output("ss -Hltn 'sport = :3306'").split("\n")
+    assert [line.split()[3] for line in listening if line.strip()] == ["%s:3306" % address(db)], listening

@@ -89,6 +89,18 @@ def test_forwarded_headers_reach_the_web_servers_and_a_client_cannot_forge_them(
     assert logs.startswith(address(LAB.client) + " ") and "203.0.113.9" not in logs, logs
 
 
+def test_which_server_and_release_answered_reaches_the_listed_sources_only():
+    """X-Served-By and X-App-Release name hosts and releases. The lab lists the
+    client in haproxy_internal_headers_sources (the tests and the bench read
+    them); a database server, not listed, gets the same page without them."""
+    url = "https://%s/" % VIPS[0]
+    listed = LAB.sh(LAB.client, "curl -sk -D - -o /dev/null %s" % url).lower()
+    other = LAB.sh(group("mysql_primary")[0], "curl -sk -D - -o /dev/null %s" % url).lower()
+    assert "x-served-by:" in listed and "x-app-release:" in listed, listed
+    assert other.split("\n")[0].split()[1] == "200", other
+    assert "x-served-by:" not in other and "x-app-release:" not in other, other
+
+
 @pytest.mark.parametrize("group_name, accepted", [
     ("X25519", True), ("P-256", True), ("P-384", True), ("X448", False), ("P-521", False)])
 def test_only_the_mozilla_intermediate_curves_are_offered(client, group_name, accepted):

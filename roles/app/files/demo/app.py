@@ -44,14 +44,9 @@ import pymysql
 HOSTNAME = socket.gethostname()
 # The release is the name of the directory this file was deployed to.
 RELEASE = os.path.basename(os.path.dirname(os.path.realpath(__file__)))
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS records ("
-    " id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-    " note VARCHAR(255) NOT NULL,"
-    " written_by VARCHAR(64) NOT NULL,"
-    " created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
-    ") ENGINE=InnoDB"
-)
+# The table is schema.sql's, beside this file: the app role applies it on the
+# primary when the release is deployed. The application's account may read and
+# write rows, not change tables.
 
 
 # After the primary could not be reached, writes are refused at once for this
@@ -235,7 +230,6 @@ def write_record(note, start_response):
         return unavailable(start_response, "writes are unavailable")
     try:
         with conn.cursor() as cur:
-            cur.execute(SCHEMA)
             cur.execute("INSERT INTO records (note, written_by) VALUES (%s, %s)", (note, HOSTNAME))
             record_id = cur.lastrowid
             cur.execute("SELECT @@hostname AS server")
