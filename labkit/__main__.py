@@ -15,6 +15,7 @@ import sys
 from labkit import control
 from labkit.commands import ROOT
 from labkit.lab import Lab
+from labkit.monitoring import ca_file
 
 
 def urls(lab: Lab) -> list[str]:
@@ -26,13 +27,15 @@ def urls(lab: Lab) -> list[str]:
         settings = lab.variables(lb)
         port, user = settings.get("haproxy_admin_port", 8404), settings.get("haproxy_stats_user", "admin")
         found.append("https://%s:%s/stats   (%s, user %s)" % (lab.address(lb), port, lb, user))
-    # Prometheus and Alertmanager are open to the admin networks.
+    # Prometheus and Alertmanager are open to the admin networks, over HTTPS
+    # with the internal CA's certificate and a login.
     for name in lab.group("monitoring"):
         settings = lab.variables(name)
-        found.append("http://%s:%s/   (Prometheus on %s)"
-                     % (lab.address(name), settings.get("monitoring_prometheus_port", 9090), name))
-        found.append("http://%s:%s/api/v2/alerts   (Alertmanager's API on %s)"
-                     % (lab.address(name), settings.get("monitoring_alertmanager_port", 9093), name))
+        login = "user %s, CA %s" % (settings.get("monitoring_web_user", "admin"), ca_file(lab, name))
+        found.append("https://%s:%s/   (Prometheus on %s; %s)"
+                     % (lab.address(name), settings.get("monitoring_prometheus_port", 9090), name, login))
+        found.append("https://%s:%s/api/v2/alerts   (Alertmanager's API on %s; %s)"
+                     % (lab.address(name), settings.get("monitoring_alertmanager_port", 9093), name, login))
     return found
 
 

@@ -6,7 +6,10 @@ and the notifications that the webhook receiver on the client recorded
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import ssl
 import time
 import urllib.parse
 import urllib.request
@@ -34,12 +37,20 @@ class Notification:
         return self.labels.get("alertname", "")
 
 
-def _get(url: str, timeout: float = 10) -> bytes:
+def _get(url: str, timeout: float = 10, headers: dict | None = None, context: ssl.SSLContext | None = None) -> bytes:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout,
+                                    context=context) as answer:
             return answer.read()
     except OSError as err:
         raise LabError("GET %s failed: %s" % (url, err)) from err
+
+
+def ca_file(lab: Lab, host: str) -> str:
+    """The internal CA's certificate on this machine (the controller), which
+    signed the certificates of the stack's internal services."""
+    return os.path.join(os.path.expanduser(lab.variables(host).get("webstack_ca_dir", "~/.local/share/alx-webstack/ca")),
+                        "ca.crt")
 
 
 class Monitoring:
@@ -50,16 +61,26 @@ class Monitoring:
         self.host = lab.group("monitoring")[0]
         settings = lab.variables(self.host)
         address = lab.address(self.host)
-        self.prometheus = "http://%s:%s" % (address, settings.get("monitoring_prometheus_port", 9090))
-        self.alertmanager = "http://%s:%s" % (address, settings.get("monitoring_alertmanager_port", 9093))
+        self.prometheus = "https://%s:%s" % (address, settings.get("monitoring_prometheus_port", 9090))
+        self.alertmanager = "https://%s:%s" % (address, settings.get("monitoring_alertmanager_port", 9093))
+        # HTTPS with the internal CA's certificate, and the web login.
+        self.user = settings.get("monitoring_web_user", "admin")
+        self.password = settings["monitoring_web_password"]
+        self.context = ssl.create_default_context(cafile=ca_file(lab, self.host))
+        self.headers = {"Authorization": "Basic " + base64.b64encode(
+            ("%s:%s" % (self.user, self.password)).encode()).decode()}
         self.webhook = "http://%s:%s/" % (lab.address(lab.client), WEBHOOK_PORT)
+
+    def get(self, url: str) -> bytes:
+        """GET from Prometheus or Alertmanager: the certificate checked, logged in."""
+        return _get(url, headers=self.headers, context=self.context)
 
     # --- Prometheus ---------------------------------------------------------------------------
 
     def api(self, path: str, **params) -> dict | list:
         """Prometheus' API: the ``data`` of a successful answer."""
         url = "%s/api/v1/%s%s" % (self.prometheus, path, ("?" + urllib.parse.urlencode(params)) if params else "")
-        answer = json.loads(_get(url))
+        answer = json.loads(self.get(url))
         if answer.get("status") != "success":
             raise LabError("%s answered %s" % (url, answer))
         return answer["data"]
@@ -78,7 +99,7 @@ class Monitoring:
     # --- Alertmanager -------------------------------------------------------------------------
 
     def alertmanager_alerts(self) -> list[dict]:
-        return json.loads(_get("%s/api/v2/alerts" % self.alertmanager))
+        return json.loads(self.get("%s/api/v2/alerts" % self.alertmanager))
 
     # --- the webhook receiver -----------------------------------------------------------------
 

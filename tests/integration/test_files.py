@@ -20,10 +20,22 @@ STACK = LBS + group("webservers") + group("mysql_primary") + REPLICAS + group("m
 @pytest.mark.parametrize("lb", LBS)
 def test_the_balancers_key_and_credentials_are_for_haproxy_only(lb):
     box = host(lb)
-    for path in ("/etc/haproxy/certs/site.pem", "/etc/haproxy/admins.cfg", "/etc/haproxy/haproxy.cfg"):
+    for path in ("/etc/haproxy/certs/site.pem", "/etc/haproxy/certs/admin.crt.key", "/etc/haproxy/admins.cfg",
+                 "/etc/haproxy/haproxy.cfg"):
         found = box.file(path)
         assert (found.mode, found.user, found.group) == (0o640, "root", "haproxy"), path
     assert box.file("/etc/haproxy/certs").mode == 0o750
+
+
+@pytest.mark.parametrize("monitor", group("monitoring"))
+def test_the_monitoring_key_and_login_are_for_prometheus_only(monitor):
+    box = host(monitor)
+    for path in ("/etc/prometheus/tls/web.key", "/etc/prometheus/web.yml", "/etc/prometheus/web.password"):
+        found = box.file(path)
+        assert (found.mode, found.user, found.group) == (0o640, "root", "prometheus"), path
+    assert box.file("/etc/prometheus/tls").mode == 0o750
+    # The login is kept as a bcrypt hash, never as the password itself.
+    assert "$2b$10$" in box.file("/etc/prometheus/web.yml").content_string
 
 
 @pytest.mark.parametrize("replica", REPLICAS)

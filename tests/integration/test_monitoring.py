@@ -7,13 +7,18 @@ is put back."""
 
 from __future__ import annotations
 
+import base64
 import shutil
+import socket
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import LAB, PROJECT, group, host
+import yaml
+from conftest import LAB, PROJECT, group, host, variables
 from labkit.commands import run, wait_until
 from labkit.monitoring import UNRELATED, Monitoring, drill, faults
 
@@ -44,6 +49,55 @@ def test_every_target_of_the_inventory_is_scraped_and_up():
     found = health()
     assert set(found) == expected_targets()
     assert set(found.values()) == {"up"}
+
+
+def answer(url: str, login: tuple[str, str] | None = None, ca: bool = True) -> int:
+    """The HTTP status of a GET from this machine (the lab's admin network),
+    with the internal CA checked or no TLS at all, and with ``login`` or
+    none; 0 when no HTTP status came back."""
+    request = urllib.request.Request(url)
+    if login:
+        request.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % login).encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=MON.context if ca else None) as done:
+            return done.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+@pytest.mark.parametrize("service", ["prometheus", "alertmanager"])
+def test_prometheus_and_alertmanager_answer_over_https_only_and_only_to_their_login(service):
+    base = getattr(MON, service)
+    path = "/api/v1/status/config" if service == "prometheus" else "/api/v2/status"
+    assert base.startswith("https://")
+    # The certificate is checked against the internal CA for the address.
+    assert answer(base + path, (MON.user, MON.password)) == 200
+    assert answer(base + path) == 401
+    assert answer(base + path, (MON.user, MON.password + "x")) == 401
+    assert answer(base + path, ("root", MON.password)) == 401
+    # Plain HTTP gets Go's refusal of a request to a TLS port, never the page.
+    assert answer(base.replace("https://", "http://") + path, (MON.user, MON.password), ca=False) == 400
+
+
+def test_prometheus_checks_the_certificate_of_everything_it_scrapes_over_tls():
+    """No job skips verification: the stack's own HTTPS targets (HAProxy's admin
+    port, Prometheus, Alertmanager) are checked against the internal CA, and
+    so are the Alertmanagers Prometheus sends to."""
+    config = yaml.safe_load(MON.api("status/config")["yaml"])
+    https = {job["job_name"]: job for job in config["scrape_configs"] if job.get("scheme") == "https"}
+    assert set(https) == {"prometheus", "alertmanager", "haproxy"}
+    for job in list(https.values()) + config["alerting"]["alertmanagers"]:
+        assert job["tls_config"].get("insecure_skip_verify", False) is False, job
+        assert job["tls_config"]["ca_file"] == "/etc/prometheus/tls/ca.crt", job
+        assert job["basic_auth"]["password_file"].startswith("/etc/prometheus/"), job
+    # Each balancer's admin port shows a certificate the internal CA signed
+    # for its address: the check above is one Prometheus can pass.
+    for lb in LBS:
+        with socket.create_connection((LAB.address(lb), int(variables(lb).get("haproxy_admin_port", 8404))), 5) as raw:
+            with MON.context.wrap_socket(raw, server_hostname=LAB.address(lb)) as tls:
+                assert tls.version() in ("TLSv1.2", "TLSv1.3")
 
 
 def values(expression: str) -> dict[str, float]:
