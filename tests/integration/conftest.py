@@ -42,6 +42,13 @@ def address(name: str) -> str:
     return LAB.address(name)
 
 
+def address6(name: str) -> str:
+    """The host's global IPv6 address on the lab's network."""
+    found = host(name).check_output("ip -6 -o addr show scope global | awk '{print $4}' | cut -d/ -f1").split()
+    assert len(found) == 1, (name, found)
+    return found[0]
+
+
 def host(name: str):
     """A testinfra host for a lab host, looked at as root through the container
     runtime: what the tests inspect does not depend on the SSH path under test."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import LAB, address, group, host, managed, site, variables
+from conftest import LAB, address, address6, group, host, managed, site, variables
 from labkit import firewall
 from labkit.commands import recap, said
 
@@ -65,6 +65,23 @@ def test_every_allowed_path_is_open_and_every_other_is_dropped(source):
              if (state == "open") != should or (not should and state != "filtered")]
     assert not wrong, wrong
     assert any(should for *_rest, should in found)
+
+
+def test_over_ipv6_the_client_reaches_the_site_on_the_balancers_and_nothing_else():
+    """The firewall's rules hold for IPv6 sources as for IPv4 ones: from the
+    client (the internet) only the balancers' 80 and 443 answer, and they
+    serve the site there."""
+    targets = [(name, port) for name in STACK for port in PORTS]
+    found = firewall.reach(LAB, LAB.client, [(address6(name), port) for name, port in targets])
+    states = dict(zip(targets, found.values()))
+    wrong = {target: state for target, state in states.items()
+             if (state == "open") != (target[0] in LBS and target[1] in (80, 443))
+             or (state != "open" and state != "filtered")}
+    assert not wrong, wrong
+    assert sum(state == "open" for state in states.values()) == 2 * len(LBS)
+    for lb in LBS:
+        answer = LAB.curl("https://[%s]/" % address6(lb), "-o", "/dev/null", "-w", "%{http_code}")
+        assert answer == "200", (lb, answer)
 
 
 def test_the_rules_are_kept_for_the_next_boot():

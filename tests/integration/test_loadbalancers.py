@@ -4,10 +4,11 @@ keepalived pair, and failures that must cost clients (almost) nothing."""
 
 from __future__ import annotations
 
+import shlex
 import time
 
 import pytest
-from conftest import LAB, address, group, host, site, variables
+from conftest import LAB, address, address6, group, host, site, variables
 from labkit.commands import recap, said, wait_until
 from labkit import faults
 from labkit.client import Probe, flood
@@ -138,6 +139,34 @@ def test_a_flood_from_one_source_gets_429_and_costs_another_source_nothing():
     refused = LAB.curl("https://%s/static/index.html" % VIPS[0], "-D", "-", "-o", "/dev/null", source=monitor)
     assert refused.startswith("HTTP/2 429") or refused.startswith("HTTP/1.1 429"), refused
     assert "retry-after: 10" in refused.lower()
+
+
+_HOLD = r"""
+import socket, sys, time
+address, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+held = [socket.create_connection((address, port), 5) for _ in range(count)]
+time.sleep(2)
+alive = 0
+for connection in held:
+    connection.setblocking(False)
+    try:
+        alive += connection.recv(1) != b""
+    except BlockingIOError:
+        alive += 1
+    except OSError:
+        pass
+print(alive)
+"""
+
+
+@pytest.mark.parametrize("family", ["IPv4", "IPv6"])
+def test_one_source_holds_no_more_connections_than_the_cap_over_either_family(family):
+    """haproxy_rate_limit_connections open connections per source; those
+    beyond are closed at once, whichever address family the source uses."""
+    limit = int(variables(LBS[0]).get("haproxy_rate_limit_connections", 200))
+    target = VIPS[0] if family == "IPv4" else address6(LBS[0])
+    alive = LAB.sh(LAB.client, "python3 -c %s %s 443 %d" % (shlex.quote(_HOLD), target, limit + 30))
+    assert int(alive) == limit, (family, alive)
 
 
 def test_killed_balancer_hands_its_vip_to_the_other():
