@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 
 import pytest
-from conftest import address, group, host, managed, variables
+from conftest import address, group, host, managed, site, variables
+from labkit.commands import recap
 
 PRIMARY = group("mysql_primary")[0]
 REPLICAS = group("mysql_replica")
@@ -97,3 +99,39 @@ def test_the_servers_key_is_for_mariadb_only(server):
 def test_the_server_listens_on_its_service_address_only(db):
     listening = host(db).check_output("ss -Hltn 'sport = :3306'").split("\n")
     assert [line.split()[3] for line in listening if line.strip()] == ["%s:3306" % address(db)], listening
+
+
+def certificate_state(server: str) -> tuple[str, str, str, int]:
+    """The serial and start of the server's certificate file, the start of the
+    certificate the server has loaded, and the server's uptime."""
+    serial, start = host(server).check_output(
+        "openssl x509 -in /etc/mysql/tls/server.crt -noout -serial -startdate").split("\n")
+    loaded, uptime = host(server).check_output(
+        "mariadb -N -e \"SHOW GLOBAL STATUS WHERE Variable_name IN ('Ssl_server_not_before', 'Uptime')\""
+        " | sort | cut -f2").split("\n")
+    return serial.split("=", 1)[1], start.split("=", 1)[1], loaded, int(uptime)
+
+
+@pytest.mark.drill
+def test_a_certificate_due_for_renewal_is_signed_anew_and_served_without_a_restart():
+    """With the renewal window longer than a certificate lives, every server's
+    certificate is due: the run signs each anew and the servers load it
+    without a restart, replication going on over TLS. (The run that changes
+    nothing, in every scenario, shows a certificate that is not due is
+    kept.)"""
+    servers = [PRIMARY] + REPLICAS
+    before = {name: certificate_state(name) for name in servers}
+    # Signed at least a second later, so that the new certificate starts later.
+    time.sleep(1.1)
+    done = site("--tags", "database", "-e", "mysql_tls_renew_days=400")
+    changed = recap(done.stdout)
+    after = {name: certificate_state(name) for name in servers}
+    for name in servers:
+        serial, start, loaded, uptime = after[name]
+        assert changed[name] >= 1, changed
+        assert serial != before[name][0], (name, before[name], after[name])
+        # The server serves the new one: it was loaded, not waiting for a restart.
+        assert loaded == start != before[name][2], (name, before[name], after[name])
+        assert uptime >= before[name][3], (name, "restarted", before[name], after[name])
+    for replica in REPLICAS:
+        test_replication_runs_over_tls_and_checks_the_primarys_certificate(replica)
