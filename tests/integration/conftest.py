@@ -126,7 +126,8 @@ def shown_secrets(output: str) -> list[str]:
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "drill: a long operator drill (whole-stack runs with another inventory, playbook runs under load, "
-        "faults held until alerts fire); "
+        "faults held until alerts fire, runs that show the playbooks' own logic: a rollback, drift put back, a "
+        "stale inventory, a second run); "
         "skipped when ALX_SKIP_DRILLS=1, as `make molecule` does outside DRILL_DEBIAN")
     config.addinivalue_line(
         "markers", "refusal: bad input refused before any change, decided on the controller by argument specs and "

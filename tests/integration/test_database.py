@@ -289,6 +289,7 @@ def test_wiped_replica_is_seeded_again_and_matches_the_primary(records):
     assert sql(REPLICA, "SELECT COUNT(*) FROM mysql.user WHERE User = '%s'" % settings()["mysql_app_user"]) != "0"
 
 
+@pytest.mark.drill
 def test_second_run_changes_nothing_and_keeps_replication_running():
     before = io_thread_id()
     uptime_before = int(sql(REPLICA, "SHOW GLOBAL STATUS LIKE 'Uptime'").split()[1])

@@ -93,6 +93,7 @@ def test_the_rules_are_kept_for_the_next_boot():
         assert box.file("/var/lib/alx-webstack/firewall").mode == 0o700
 
 
+@pytest.mark.drill
 def test_rules_that_would_shut_ansible_out_are_rolled_back():
     web = WEB[0]
     before = firewall.table(LAB, web)
@@ -113,6 +114,7 @@ def test_rules_that_would_shut_ansible_out_are_rolled_back():
     assert firewall.table(LAB, web) == before
 
 
+@pytest.mark.drill
 def test_a_deleted_table_is_seen_in_check_mode_and_put_back():
     """Drift: the table deleted by hand leaves the host open; --check --diff
     reports it, changing nothing, and a run loads the rules again."""

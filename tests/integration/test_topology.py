@@ -61,6 +61,7 @@ def test_bad_topology_stops_before_any_change_with_one_sentence(case):
     refused(sentence, *args)
 
 
+@pytest.mark.drill
 def test_a_replica_that_runs_as_a_primary_is_not_demoted_nor_seeded_over():
     """What a promotion leaves behind: the inventory's replica follows no one and
     is writable. site.yml with that inventory must not touch it."""
@@ -81,6 +82,7 @@ def test_a_replica_that_runs_as_a_primary_is_not_demoted_nor_seeded_over():
     site("--tags", "database", "--limit", replica)
 
 
+@pytest.mark.refusal
 def test_a_primary_that_follows_another_server_is_not_touched():
     sql(PRIMARY, "CHANGE MASTER TO MASTER_HOST = '%s', MASTER_USE_GTID = slave_pos" % address(REPLICAS[0]))
     try:
