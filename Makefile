@@ -44,6 +44,10 @@ export MOLECULE_EPHEMERAL_DIRECTORY := $(CURDIR)/.cache/molecule/default
 # test-all` runs them everywhere.
 DEBIAN_VERSIONS ?= 12 13
 DRILL_DEBIAN ?= 12
+# Releases on which the scenario starts with `site.yml --check --diff` on the
+# fresh lab: by default those without the drills (the drills run check mode on
+# the converged lab), or every release when all of them run the drills.
+CHECK_DEBIAN ?= $(or $(filter-out $(DRILL_DEBIAN),$(DEBIAN_VERSIONS)),$(DEBIAN_VERSIONS))
 # Debian release of `make lab`.
 LAB_DEBIAN ?= 12
 IMAGE_REPO := alx-webstack/debian
@@ -182,13 +186,29 @@ molecule: venv docker sslyze
 	  bash molecule/resources/images/build.sh $$v; \
 	  echo "=== Molecule on Debian $$v"; \
 	  skip=1; for d in $(DRILL_DEBIAN); do [ "$$d" = "$$v" ] && skip=0; done; \
-	  ALX_SKIP_DRILLS=$$skip ALX_LAB_IMAGE=$(IMAGE_REPO):$$v molecule test; \
+	  check=; for d in $(CHECK_DEBIAN); do [ "$$d" = "$$v" ] && check=check; done; \
+	  half=all; [ "$$v" = "$(LAB_CREATED)" ] && half=test; \
+	  ALX_SKIP_DRILLS=$$skip ALX_LAB_IMAGE=$(IMAGE_REPO):$$v bash molecule/resources/sequence.sh $$half $$check; \
 	done
 
-test: lint unit rules compat molecule
+# The first release's lab is created and prepared (mostly a wait on the
+# Debian mirror) while lint, unit, rules and compat run; its log follows theirs.
+# Then Molecule goes on there, and runs its whole sequence on the other releases.
+FIRST_DEBIAN := $(firstword $(DEBIAN_VERSIONS))
+test: venv docker sslyze
+	bash molecule/resources/images/build.sh $(FIRST_DEBIAN)
+	mkdir -p .cache
+	ALX_LAB_IMAGE=$(IMAGE_REPO):$(FIRST_DEBIAN) bash molecule/resources/sequence.sh create \
+	  > .cache/lab-create.log 2>&1 & lab=$$!; \
+	  status=0; $(MAKE) --no-print-directory lint unit rules compat || status=$$?; \
+	  wait $$lab || status=$$?; \
+	  echo "=== Molecule on Debian $(FIRST_DEBIAN): create and prepare (beside the checks above)"; \
+	  cat .cache/lab-create.log; \
+	  if [ $$status -ne 0 ]; then molecule destroy; exit $$status; fi
+	$(MAKE) --no-print-directory molecule LAB_CREATED=$(FIRST_DEBIAN)
 
 test-all:
-	$(MAKE) test DRILL_DEBIAN="$(DEBIAN_VERSIONS)"
+	$(MAKE) test DRILL_DEBIAN="$(DEBIAN_VERSIONS)" CHECK_DEBIAN="$(DEBIAN_VERSIONS)"
 
 # Not part of `make test`: figures, not pass/fail. BENCH_ARGS passes options to
 # python -m bench, e.g. BENCH_ARGS="--only failover --trials 3".
