@@ -10,6 +10,7 @@ teardown, a ``finally`` block or a labkit.faults context manager.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tarfile
@@ -90,6 +91,12 @@ def broken_release() -> str:
     with tarfile.open(path, "w:gz") as archive:
         archive.add(os.path.join(folder, "app.py"), arcname="app.py")
     return path
+
+
+def sha256(path: str) -> str:
+    """The SHA-256 of a file on this machine, in hex."""
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def sql(name: str, statement: str) -> str:

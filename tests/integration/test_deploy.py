@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LAB, broken_release, group, playbook, release_linked, variables
+from conftest import LAB, broken_release, group, host, playbook, release_linked, release_served, sha256, variables
 from labkit.commands import said
 from labkit.client import Probe
 
@@ -24,25 +24,40 @@ def probe_during(*extra, succeed=True):
     return done, probe
 
 
-def test_rolling_deploy_costs_no_request_and_moves_every_server():
+def test_rolling_deploy_and_rollback_cost_no_request_and_move_every_server():
+    """A new release on every server, the old one kept beside it; then
+    app_rollback=true takes the fleet back to it, rolling as well."""
     default = variables(WEB[0]).get("app_version", "1.0.0")
     try:
         _done, probe = probe_during("-e", "app_version=3.0.0")
-        assert all(release_linked(web) == "3.0.0" for web in WEB)
+        assert all(release_linked(web) == "3.0.0" and release_linked(web, "previous") == default for web in WEB)
+        assert all(release_served(web) == "3.0.0" for web in WEB)
+        assert all(host(web).file("/srv/app/releases/%s/app.py" % default).exists for web in WEB)
         report = probe.result(grace=120)
-        assert report["failed"] == 0, report["failures"][:5]
-        assert report["ok"] > 100
+        assert report["failed"] == 0 and report["ok"] > 100, (report["ok"], report["failures"][:5])
+
+        _done, probe = probe_during("-e", "app_rollback=true")
+        assert all(release_linked(web) == default and release_linked(web, "previous") == "3.0.0" for web in WEB)
+        assert all(release_served(web) == default for web in WEB)
+        report = probe.result(grace=120)
+        assert report["failed"] == 0 and report["ok"] > 100, (report["ok"], report["failures"][:5])
     finally:
-        playbook("deploy.yml", "-e", "app_version=%s" % default)
+        if not all(release_linked(web) == default for web in WEB):
+            playbook("deploy.yml", "-e", "app_version=%s" % default)
     assert all(release_linked(web) == default for web in WEB)
 
 
 def test_failing_release_stops_the_rollout_and_the_fleet_keeps_serving():
+    """The archive has its SHA-256 named (in capitals): it is let through and
+    unpacked, then refused for its health, and its server rolled back."""
     default = variables(WEB[0]).get("app_version", "1.0.0")
-    done, probe = probe_during("-e", "app_source=archive", "-e", "app_archive=" + broken_release(),
+    broken = broken_release()
+    done, probe = probe_during("-e", "app_source=archive", "-e", "app_archive=" + broken,
+                               "-e", "app_archive_sha256=" + sha256(broken).upper(),
                                "-e", "app_version=broken-2", "-e", "app_health_timeout=10", succeed=False)
     assert done.returncode != 0
     assert "Release broken-2 of app did not become healthy" in said(done)
+    assert "Rolled back to %s" % default in said(done)
     assert all(release_linked(web) == default for web in WEB)
     report = probe.result(grace=120)
     assert report["failed"] == 0, report["failures"][:5]

@@ -5,14 +5,12 @@ primary and reads from the replica, and the app role's releases."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import shlex
 import time
 
 import pytest
-from conftest import (LAB, address, broken_release, group, host, release_linked, release_served, site, sql,
-                      variables)
+from conftest import LAB, address, broken_release, group, host, release_linked, sha256, site, sql, variables
 from labkit.client import Probe
 from labkit.commands import playbook, recap, said, wait_until
 
@@ -41,11 +39,6 @@ def direct(web: str, path: str, *options: str, source: str | None = None) -> dic
     balancer (or ``source``): the firewall lets only balancers and monitoring
     reach a web server's HTTP port."""
     return curl("http://%s%s" % (address(web), path), *options, source=host(source or group("loadbalancers")[0]))
-
-
-def sha256(path: str) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def body_json(answer: dict) -> dict:
@@ -210,47 +203,11 @@ def test_the_application_does_not_run_as_root(web):
     assert users and set(users) == {"app"}
 
 
-@pytest.mark.drill
-def test_releases_deploy_fail_safely_and_roll_back():
-    default = variables(WEB[0]).get("app_version", "1.0.0")
-    # One web server goes through the releases (the rolling deploy drill moves
-    # the whole fleet); the others keep serving the default.
-    try:
-        # A new release: current moves, the old one is kept.
-        site("--tags", "web", "--limit", WEB[0], "-e", "app_version=2.0.0")
-        assert release_served(WEB[0]) == "2.0.0"
-        assert release_linked(WEB[0], "current") == "2.0.0"
-        assert release_linked(WEB[0], "previous") == default
-        assert host(WEB[0]).file("/srv/app/releases/%s/app.py" % default).exists
-
-        # A broken release fails the play on that host; the old release keeps
-        # serving. Its archive has the SHA-256 named (in capitals): it is let
-        # through and unpacked, and refused for its health.
-        broken = broken_release()
-        failed = site("--tags", "web", "--limit", WEB[0], "-e", "app_source=archive",
-                      "-e", "app_archive=" + broken, "-e", "app_archive_sha256=" + sha256(broken).upper(),
-                      "-e", "app_version=broken-1", "-e", "app_health_timeout=10", succeed=False)
-        assert failed.returncode != 0
-        assert "Release broken-1 of app did not become healthy" in said(failed)
-        assert "Rolled back to 2.0.0" in said(failed)
-        assert release_served(WEB[0]) == "2.0.0"
-        assert release_linked(WEB[0], "current") == "2.0.0"
-        assert release_linked(WEB[0], "previous") == default
-
-        # The rollback variable goes back to the release before.
-        site("--tags", "web", "--limit", WEB[0], "-e", "app_rollback=true")
-        assert release_served(WEB[0]) == default
-        assert release_linked(WEB[0], "previous") == "2.0.0"
-    finally:
-        site("--tags", "web", "--limit", WEB[0])
-    assert all(release_served(web) == default for web in WEB)
-    assert all(release_linked(web, "current") == default for web in WEB)
-
-
 @pytest.mark.refusal
 def test_an_archive_that_is_not_the_one_named_is_refused_before_anything_changes():
     """Refused on the controller, before the host is touched. The right
-    checksum lets an archive through: the release drill above shows it."""
+    checksum lets an archive through: the failing release of test_deploy.py
+    shows it."""
     archive = broken_release()
     wrong = "0" * 64
     before = release_linked(WEB[0], "current")
