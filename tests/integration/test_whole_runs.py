@@ -3,7 +3,8 @@
 as the properties allow (each whole run costs about a minute and a half):
 
 - a real run with service addresses on a second (backend) network, from the
-  checkout at -vvv: backends, grants and replication follow them, VRRP stays
+  checkout at -vvv, the monitoring tier left out (its host is not on that
+  network): backends, grants and replication follow them, VRRP stays
   on the VIPs' network, and no secret is shown while things change;
 - then the collection as a stranger gets it (built, installed into an empty
   collections path, run as `alx.webstack.site` from outside the checkout
@@ -159,7 +160,9 @@ def test_explicit_service_addresses_carry_backends_grants_and_replication_and_th
         backend_network, stranger):
     chosen = inventory_file({"all": {"hosts": {name: {"webstack_address": a} for name, a in backend_network.items()}}})
     try:
-        done = site("-i", chosen, "-vvv")
+        # The monitoring host is not on the backend network: its tier is left
+        # as it is (the restoring run below goes through it).
+        done = site("-i", chosen, "-vvv", "--skip-tags", "monitoring")
         # A run that changes grants, replication and every service's settings
         # shows no secret either.
         assert sum(recap(done.stdout).values()) > 0
