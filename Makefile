@@ -10,7 +10,7 @@
 #   make lab-test     `make lab` from each of those states (about half an hour)
 #   make test         every test: lint, unit, unit and sanity on each supported
 #                     ansible-core, Molecule on Debian 12 and 13 (the drills on
-#                     12 only); what CI runs
+#                     12 only, the first check mode on 13); what CI runs
 #   make test-all     the same with the drills on Debian 12 and 13
 #   make lint         ansible-lint, yamllint and the documentation checks
 #   make docs         write the role READMEs' option tables from the argument specs
