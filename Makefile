@@ -167,8 +167,10 @@ sanity: $(CORE_VENV)/.installed
 	  && PATH=$(CURDIR)/$(CORE_VENV)/bin:$$PATH ansible-test sanity --requirements --color no \
 	     --python $$($(CURDIR)/$(CORE_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
+# `make test` leaves out the unit run on the pinned ansible-core: `make unit` is it.
+UNIT_CORE_VERSIONS ?= $(CORE_VERSIONS)
 compat:
-	for v in $(CORE_VERSIONS); do $(MAKE) --no-print-directory unit-core ANSIBLE_CORE=$$v; done
+	for v in $(UNIT_CORE_VERSIONS); do $(MAKE) --no-print-directory unit-core ANSIBLE_CORE=$$v; done
 	for v in $(SANITY_CORE_VERSIONS); do $(MAKE) --no-print-directory sanity ANSIBLE_CORE=$$v; done
 
 # The TLS scanner of the integration tests, in a virtualenv of its own (its
@@ -187,25 +189,28 @@ molecule: venv docker sslyze
 	  echo "=== Molecule on Debian $$v"; \
 	  skip=1; for d in $(DRILL_DEBIAN); do [ "$$d" = "$$v" ] && skip=0; done; \
 	  check=; for d in $(CHECK_DEBIAN); do [ "$$d" = "$$v" ] && check=check; done; \
-	  half=all; [ "$$v" = "$(LAB_CREATED)" ] && half=test; \
-	  ALX_SKIP_DRILLS=$$skip ALX_LAB_IMAGE=$(IMAGE_REPO):$$v bash molecule/resources/sequence.sh $$half $$check; \
+	  half="all $$check"; [ "$$v" = "$(LAB_SET_UP)" ] && half=verify; \
+	  ALX_SKIP_DRILLS=$$skip ALX_LAB_IMAGE=$(IMAGE_REPO):$$v bash molecule/resources/sequence.sh $$half; \
 	done
 
-# The first release's lab is created and prepared (mostly a wait on the
-# Debian mirror) while lint, unit, rules and compat run; its log follows theirs.
-# Then Molecule goes on there, and runs its whole sequence on the other releases.
+# The first release's lab is set up (created, prepared, converged and run
+# again for idempotence: nothing there is timed) while lint, unit, rules and
+# compat run; its log follows theirs. Then its verify runs alone, and the other
+# releases' whole sequence after it.
 FIRST_DEBIAN := $(firstword $(DEBIAN_VERSIONS))
 test: venv docker sslyze
 	bash molecule/resources/images/build.sh $(FIRST_DEBIAN)
 	mkdir -p .cache
-	ALX_LAB_IMAGE=$(IMAGE_REPO):$(FIRST_DEBIAN) bash molecule/resources/sequence.sh create \
-	  > .cache/lab-create.log 2>&1 & lab=$$!; \
-	  status=0; $(MAKE) --no-print-directory lint unit rules compat || status=$$?; \
+	check=; for d in $(CHECK_DEBIAN); do [ "$$d" = "$(FIRST_DEBIAN)" ] && check=check; done; \
+	  ALX_LAB_IMAGE=$(IMAGE_REPO):$(FIRST_DEBIAN) bash molecule/resources/sequence.sh setup $$check \
+	  > .cache/lab-setup.log 2>&1 & lab=$$!; \
+	  status=0; $(MAKE) --no-print-directory lint unit rules compat \
+	    UNIT_CORE_VERSIONS="$(filter-out $(ANSIBLE_CORE),$(CORE_VERSIONS))" || status=$$?; \
 	  wait $$lab || status=$$?; \
-	  echo "=== Molecule on Debian $(FIRST_DEBIAN): create and prepare (beside the checks above)"; \
-	  cat .cache/lab-create.log; \
+	  echo "=== Molecule on Debian $(FIRST_DEBIAN): setup (beside the checks above)"; \
+	  cat .cache/lab-setup.log; \
 	  if [ $$status -ne 0 ]; then molecule destroy; exit $$status; fi
-	$(MAKE) --no-print-directory molecule LAB_CREATED=$(FIRST_DEBIAN)
+	$(MAKE) --no-print-directory molecule LAB_SET_UP=$(FIRST_DEBIAN)
 
 test-all:
 	$(MAKE) test DRILL_DEBIAN="$(DEBIAN_VERSIONS)" CHECK_DEBIAN="$(DEBIAN_VERSIONS)"

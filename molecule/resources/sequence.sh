@@ -1,31 +1,33 @@
 #!/usr/bin/env bash
 # The `default` scenario's test sequence one step at a time (`molecule test`
 # runs every step), in two halves that `make test` can run apart:
-#   sequence.sh create         destroy, then create and prepare the lab
-#   sequence.sh test [check]   [check (the first `--check --diff`, on the
-#                              fresh lab),] converge, idempotence, verify
-#   sequence.sh all [check]    both halves
-# The lab is destroyed at the end of `test` whatever happened, and after a
-# `create` that failed, as `molecule test` does.
+#   sequence.sh setup [check]   destroy; create and prepare the lab; [check
+#                               (the first `--check --diff`, on the fresh
+#                               lab);] converge; idempotence
+#   sequence.sh verify          verify (testinfra, tests/integration)
+#   sequence.sh all [check]     both halves
+# The lab is destroyed at the end of `verify` whatever happened, and after a
+# `setup` that failed, as `molecule test` does.
 set -euo pipefail
 half=${1:-all}
 check=${2:-}
 case $half in
-  create | all)
-    molecule destroy
-    trap 'molecule destroy' EXIT
-    # create_sequence: create, then prepare.
-    molecule create
-    [ "$half" = create ] && trap - EXIT
-    ;;
-  test) trap 'molecule destroy' EXIT ;;
-  *) echo "usage: $0 create | test [check] | all [check]" >&2; exit 2 ;;
+  setup | all | verify) ;;
+  *) echo "usage: $0 setup [check] | verify | all [check]" >&2; exit 2 ;;
 esac
-steps=()
-[ "$check" = check ] && steps+=(check)
-steps+=(converge idempotence verify)
-if [ "$half" != create ]; then
+trap 'molecule destroy' EXIT
+if [ "$half" != verify ]; then
+  molecule destroy
+  # create_sequence: create, then prepare.
+  steps=(create)
+  [ "$check" = check ] && steps+=(check)
+  steps+=(converge idempotence)
   for step in "${steps[@]}"; do
     molecule "$step"
   done
+fi
+if [ "$half" = setup ]; then
+  trap - EXIT
+else
+  molecule verify
 fi
