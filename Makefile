@@ -195,18 +195,29 @@ molecule: venv docker sslyze
 
 # The first release's lab is set up (created, prepared, converged and run
 # again for idempotence: nothing there is timed) while lint, unit, rules and
-# compat run; its log follows theirs. Then its verify runs alone, and the other
-# releases' whole sequence after it.
+# compat run, and the other releases' images are built where missing; their
+# logs follow. Then its verify runs alone, and the other releases' whole
+# sequence after it.
 FIRST_DEBIAN := $(firstword $(DEBIAN_VERSIONS))
+OTHER_DEBIAN := $(wordlist 2,$(words $(DEBIAN_VERSIONS)),$(DEBIAN_VERSIONS))
 test: venv docker sslyze
 	bash molecule/resources/images/build.sh $(FIRST_DEBIAN)
 	mkdir -p .cache
-	check=; for d in $(CHECK_DEBIAN); do [ "$$d" = "$(FIRST_DEBIAN)" ] && check=check; done; \
+	: > .cache/images.log; images=; \
+	  if [ -n "$(OTHER_DEBIAN)" ]; then \
+	    bash molecule/resources/images/build.sh $(OTHER_DEBIAN) > .cache/images.log 2>&1 & images=$$!; \
+	  fi; \
+	  check=; for d in $(CHECK_DEBIAN); do [ "$$d" = "$(FIRST_DEBIAN)" ] && check=check; done; \
 	  ALX_LAB_IMAGE=$(IMAGE_REPO):$(FIRST_DEBIAN) bash molecule/resources/sequence.sh setup $$check \
 	  > .cache/lab-setup.log 2>&1 & lab=$$!; \
 	  status=0; $(MAKE) --no-print-directory lint unit rules compat \
 	    UNIT_CORE_VERSIONS="$(filter-out $(ANSIBLE_CORE),$(CORE_VERSIONS))" || status=$$?; \
 	  wait $$lab || status=$$?; \
+	  if [ -n "$$images" ]; then \
+	    wait $$images || status=$$?; \
+	    echo "=== Images of Debian $(OTHER_DEBIAN) (beside the checks above)"; \
+	    cat .cache/images.log; \
+	  fi; \
 	  echo "=== Molecule on Debian $(FIRST_DEBIAN): setup (beside the checks above)"; \
 	  cat .cache/lab-setup.log; \
 	  if [ $$status -ne 0 ]; then molecule destroy; exit $$status; fi
