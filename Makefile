@@ -198,6 +198,9 @@ molecule: venv docker sslyze
 # compat run, and the other releases' images are built where missing; their
 # logs follow. Then its verify runs alone, and the other releases' whole
 # sequence after it.
+# Called through a variable of its own, so that `make -n test` prints the line
+# that starts the lab instead of running it.
+SUBMAKE = $(MAKE)
 FIRST_DEBIAN := $(firstword $(DEBIAN_VERSIONS))
 OTHER_DEBIAN := $(wordlist 2,$(words $(DEBIAN_VERSIONS)),$(DEBIAN_VERSIONS))
 test: venv docker sslyze
@@ -210,7 +213,7 @@ test: venv docker sslyze
 	  check=; for d in $(CHECK_DEBIAN); do [ "$$d" = "$(FIRST_DEBIAN)" ] && check=check; done; \
 	  ALX_LAB_IMAGE=$(IMAGE_REPO):$(FIRST_DEBIAN) bash molecule/resources/sequence.sh setup $$check \
 	  > .cache/lab-setup.log 2>&1 & lab=$$!; \
-	  status=0; $(MAKE) --no-print-directory lint unit rules compat \
+	  status=0; $(SUBMAKE) --no-print-directory lint unit rules compat \
 	    UNIT_CORE_VERSIONS="$(filter-out $(ANSIBLE_CORE),$(CORE_VERSIONS))" || status=$$?; \
 	  wait $$lab || status=$$?; \
 	  if [ -n "$$images" ]; then \
