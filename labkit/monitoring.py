@@ -158,6 +158,8 @@ def faults(lab: Lab) -> dict[str, Fault]:
     server and balancers."""
     replica, web = lab.group("mysql_replica")[0], lab.group("webservers")[0]
     first, second = lab.balancers[0], lab.balancers[1]
+    backup = (lab.group("backup") or [""])[0]
+    key = "/var/lib/webstack-backup/.ssh/id_ed25519"
 
     def sh(host: str, command: str) -> Callable[[], str]:
         return lambda: lab.sh(host, command)
@@ -173,6 +175,12 @@ def faults(lab: Lab) -> dict[str, Fault]:
                          sh(first, "systemctl start haproxy"),
                          [("BalancerDown", {"instance": first}, "critical"),
                           ("VIPsOnOneBalancer", {"instance": second}, "warning")]),
+        # The backup host's key moved aside: the backup that runs then fails
+        # (no database server lets it in); the one after the repair succeeds.
+        "backup": Fault("a backup on %s that no database server lets in" % backup,
+                        sh(backup, "mv %s %s.off && systemctl start webstack-backup.service || true" % (key, key)),
+                        sh(backup, "mv %s.off %s && systemctl start webstack-backup.service" % (key, key)),
+                        [("BackupFailed", {"instance": backup}, "warning")]),
         "keepalived": Fault("keepalived stopped on %s (HAProxy still serves)" % second,
                             sh(second, "systemctl stop keepalived"), sh(second, "systemctl start keepalived"),
                             [("VIPsOnOneBalancer", {"instance": first}, "warning")]),

@@ -119,7 +119,7 @@ def release_served(web: str) -> str:
 
 # The lab's secrets, by variable name: no run's output may show their values.
 SECRETS = ("mysql_app_password", "mysql_replication_password", "mysql_monitor_password",
-           "haproxy_stats_password", "monitoring_web_password")
+           "haproxy_stats_password", "monitoring_web_password", "backup_repository_password")
 
 
 def shown_secrets(output: str) -> list[str]:

@@ -17,7 +17,8 @@ LBS = LAB.balancers
 WEB = group("webservers")
 DBS = group("mysql_primary") + group("mysql_replica")
 MONITORS = group("monitoring")
-STACK = LBS + WEB + DBS + MONITORS
+BACKUPS = group("backup")
+STACK = LBS + WEB + DBS + MONITORS + [name for name in BACKUPS if name not in MONITORS]
 ADMIN_PORT = int(variables(LBS[0]).get("haproxy_admin_port", 8404))
 # The exporters (node, mysqld, nginx) and the monitoring host's Prometheus and
 # Alertmanager, at the monitoring role's defaults.
@@ -32,7 +33,8 @@ CONTROLLER = "controller"  # this machine, in firewall_admin_networks
 def allowed(source: str, target: str, port: int) -> bool:
     """Whether the rules let ``source`` open ``port`` on ``target`` (a host, or a VIP)."""
     if port == 22:
-        return source == CONTROLLER
+        # The backup hosts log in to the database servers for the backup stream.
+        return source == CONTROLLER or (target in DBS and source in BACKUPS)
     if target in LAB.vips:
         return port in (80, 443)
     if port == NODE or (port == MYSQLD and target in DBS) or (port == NGINX and target in WEB):

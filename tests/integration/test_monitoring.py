@@ -27,7 +27,7 @@ LBS = LAB.balancers
 WEB = group("webservers")
 PRIMARY = group("mysql_primary")
 REPLICAS = group("mysql_replica")
-STACK = LBS + WEB + PRIMARY + REPLICAS + group("monitoring")
+STACK = LBS + WEB + PRIMARY + REPLICAS + sorted(set(group("monitoring") + group("backup")))
 # Seconds from a fault to its notification, and from the repair to the
 # resolved one (see test_a_fault_is_notified_on_its_severitys_route_and_resolved).
 MAX_NOTIFY = 45
@@ -162,14 +162,15 @@ def test_no_alert_fires_on_the_healthy_stack():
 # --- faults ----------------------------------------------------------------------------------
 
 FAULTS = faults(LAB)
-OUTAGE = [alert for name in ("replica_sql", "nginx", "haproxy") for alert in FAULTS[name].expected]
+OUTAGE = [alert for name in ("replica_sql", "nginx", "haproxy", "backup") for alert in FAULTS[name].expected]
 
 
 @pytest.fixture(scope="module")
 def outage():
     """At once: the SQL thread of a replica stopped, nginx stopped on a web
-    server, HAProxy stopped on a balancer (its VIP moves to the other)."""
-    found = drill(MON, [FAULTS["replica_sql"], FAULTS["nginx"], FAULTS["haproxy"]])
+    server, HAProxy stopped on a balancer (its VIP moves to the other), a
+    backup that failed."""
+    found = drill(MON, [FAULTS["replica_sql"], FAULTS["nginx"], FAULTS["haproxy"], FAULTS["backup"]])
     print("\noutage: notified after %s s; resolved after %s s" % (found["delay"], found["resolved_after"]))
     return found
 

@@ -1,0 +1,125 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backups as a sysadmin relies on them: a full backup taken from a replica at
+the primary's GTID, kept encrypted on the backup host, restored by the drill
+into a scratch server with every row of a table written before it, and the
+result visible in Prometheus. (The alert of a failed backup reaching the
+receiver is part of the monitoring drill, test_monitoring.py.)"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+from conftest import LAB, group, host, sql, variables
+from labkit.commands import wait_until
+from labkit.monitoring import Monitoring
+
+PRIMARY = group("mysql_primary")[0]
+REPLICAS = group("mysql_replica")
+BACKUP = group("backup")[0]
+HOME = "/var/lib/webstack-backup"
+REPOSITORY = variables(BACKUP).get("backup_repository", HOME + "/repository")
+MARKERS = 200
+SCHEMA = "alx_backup_test"
+
+
+def gtid_seq(position: str) -> int:
+    """The sequence number of domain 0 in a GTID position (the lab's only domain)."""
+    return next(int(g.split("-")[2]) for g in position.split(",") if g.startswith("0-"))
+
+
+def state() -> dict:
+    return json.loads(host(BACKUP).check_output("cat %s/state.json" % HOME))
+
+
+@pytest.fixture(scope="module")
+def written():
+    """Rows of random tokens written on the primary and replicated everywhere,
+    then one full backup and one restore drill run by their systemd units;
+    the table is dropped afterwards (the drop replicates)."""
+    tokens = [secrets.token_hex(16) for _number in range(MARKERS)]
+    sql(PRIMARY, "CREATE DATABASE IF NOT EXISTS %s; CREATE OR REPLACE TABLE %s.marker "
+        "(id INT PRIMARY KEY, token CHAR(32) NOT NULL) ENGINE=InnoDB" % (SCHEMA, SCHEMA))
+    sql(PRIMARY, "INSERT INTO %s.marker VALUES %s" % (
+        SCHEMA, ", ".join("(%d, '%s')" % (n, t) for n, t in enumerate(tokens))))
+    written_at = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
+    for replica in REPLICAS:
+        assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % written_at).strip() == "0", replica
+    checksum = sql(PRIMARY, "CHECKSUM TABLE %s.marker EXTENDED" % SCHEMA).split()[1]
+    backup = host(BACKUP).run("systemctl start webstack-backup.service")
+    drill = host(BACKUP).run("systemctl start webstack-backup-drill.service")
+    try:
+        yield {"tokens": tokens, "gtid": written_at, "checksum": checksum, "backup": backup, "drill": drill,
+               "primary_after": sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()}
+    finally:
+        sql(PRIMARY, "DROP DATABASE IF EXISTS %s" % SCHEMA)
+
+
+def test_a_full_backup_comes_from_a_replica_and_holds_every_write_before_it(written):
+    assert written["backup"].rc == 0, host(BACKUP).check_output("journalctl -u webstack-backup -n 20 --no-pager")
+    full = state()["backups"]["full"]
+    # Taken from a replica, so the primary does not pay for it.
+    assert full["last_source"] in REPLICAS
+    assert full["last_attempt_success"] is True
+    # Its GTID is the primary's: at or after the rows, not after the primary.
+    assert gtid_seq(written["gtid"]) <= gtid_seq(full["last_gtid"]) <= gtid_seq(written["primary_after"])
+    # The snapshot in the repository carries that GTID and its source.
+    snapshots = json.loads(host(BACKUP).check_output(
+        "runuser -u webstack-backup -- env RESTIC_REPOSITORY=%s RESTIC_PASSWORD_FILE=/etc/webstack-backup/"
+        "repository.password RESTIC_CACHE_DIR=%s/cache restic snapshots --json --tag full" % (REPOSITORY, HOME)))
+    newest = max(snapshots, key=lambda s: s["time"])
+    assert "gtid=" + full["last_gtid"].replace(",", "+") in newest["tags"]
+    assert "source=" + full["last_source"] in newest["tags"]
+
+
+def test_the_restore_drill_brings_back_every_row_with_the_primarys_checksum(written):
+    assert written["drill"].rc == 0, host(BACKUP).check_output("journalctl -u webstack-backup-drill -n 20 --no-pager")
+    report = json.loads(host(BACKUP).check_output("cat %s/drill.json" % HOME))
+    assert report["gtid"] == state()["backups"]["full"]["last_gtid"]
+    table = report["tables"]["%s.marker" % SCHEMA]
+    assert table["rows"] == MARKERS
+    assert table["checksum"] == written["checksum"]
+    # The application's tables were checked and counted too.
+    assert any(name.startswith(variables(PRIMARY).get("mysql_app_database", "app") + ".") for name in report["tables"])
+    # The scratch server is gone and its files with it.
+    assert not host(BACKUP).file(HOME + "/scratch").exists
+    assert host(BACKUP).run("pgrep -u webstack-backup mariadbd").rc == 1
+
+
+def test_the_repository_is_encrypted_and_readable_only_with_its_password(written):
+    backup = host(BACKUP)
+    # No token written in clear anywhere in the repository.
+    assert backup.run("grep -rlF %s %s" % (written["tokens"][0], REPOSITORY)).rc == 1
+    password = backup.file("/etc/webstack-backup/repository.password")
+    assert (password.user, password.group, password.mode) == ("root", "webstack-backup", 0o640)
+    wrong = backup.run("echo not-the-password > /tmp/wrong && RESTIC_REPOSITORY=%s RESTIC_PASSWORD_FILE=/tmp/wrong "
+                       "restic snapshots --no-cache; rc=$?; rm -f /tmp/wrong; exit $rc" % REPOSITORY)
+    assert wrong.rc != 0
+    assert "wrong password" in (wrong.stderr + wrong.stdout).lower()
+
+
+def test_the_backup_account_on_a_database_server_runs_the_backup_stream_and_nothing_else(written):
+    ssh = ("runuser -u webstack-backup -- ssh -o BatchMode=yes -o UserKnownHostsFile=/etc/webstack-backup/known_hosts "
+           "-i %s/.ssh/id_ed25519 webstack-backup@%s " % (HOME, LAB.address(REPLICAS[0])))
+    assert host(BACKUP).check_output(ssh + "role") == "replica"
+    assert host(BACKUP).check_output(ssh.replace(LAB.address(REPLICAS[0]), LAB.address(PRIMARY)) + "role") == "primary"
+    # Any other command is refused by sudo (only "role" and "full" are
+    # allowed), or by the stream itself.
+    for command in ("'id; cat /etc/shadow'", "other"):
+        refused = host(BACKUP).run(ssh + command)
+        assert refused.rc != 0, command
+        assert "uid=" not in refused.stdout and "root:" not in refused.stdout
+
+
+def test_the_backup_and_drill_results_reach_prometheus(written):
+    monitoring = Monitoring(LAB)
+
+    def values():
+        return {sample["metric"]["__name__"]: float(sample["value"][1]) for sample in monitoring.query(
+            '{__name__=~"alx_backup_last_attempt_success|alx_backup_drill_success|alx_backup_drill_rows",'
+            'instance="%s"}' % BACKUP)}
+    wait_until(lambda: values().get("alx_backup_drill_rows", 0) >= MARKERS, 60, 2, "the drill's metrics scraped")
+    found = values()
+    assert found["alx_backup_last_attempt_success"] == 1
+    assert found["alx_backup_drill_success"] == 1
