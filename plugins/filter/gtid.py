@@ -28,8 +28,19 @@ def gtid_most_advanced(positions):
     return _checked(replication.most_advanced, dict((str(k), str(v or "")) for k, v in positions.items()))
 
 
+def gtid_highest(positions):
+    if not isinstance(positions, (list, tuple)):
+        raise AnsibleFilterError("gtid_highest: expects a list of MariaDB GTID positions, got %r" % (positions,))
+    best = {}
+    for position in positions:
+        for (domain, server_id), seq in _checked(replication.parse_mariadb_gtids, str(position or "")).items():
+            if seq > best.get(domain, (0, -1))[1]:
+                best[domain] = (server_id, seq)
+    return ",".join("%d-%d-%d" % (domain, server_id, seq) for domain, (server_id, seq) in sorted(best.items()))
+
+
 class FilterModule:
     """alx.webstack's GTID filters."""
 
     def filters(self):
-        return {"gtid_covers": gtid_covers, "gtid_most_advanced": gtid_most_advanced}
+        return {"gtid_covers": gtid_covers, "gtid_most_advanced": gtid_most_advanced, "gtid_highest": gtid_highest}

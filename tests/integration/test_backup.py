@@ -2,8 +2,10 @@
 """Backups as a sysadmin relies on them: a full backup taken from a replica at
 the primary's GTID, kept encrypted on the backup host, restored by the drill
 into a scratch server with every row of a table written before it, and the
-result visible in Prometheus. (The alert of a failed backup reaching the
-receiver is part of the monitoring drill, test_monitoring.py.)"""
+result visible in Prometheus; restore.yml refuses what it cannot do safely,
+and brings a mistakenly deleted table back into the stack, every replica
+seeded again from the restored primary. (The alert of a failed backup
+reaching the receiver is part of the monitoring drill, test_monitoring.py.)"""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import json
 import secrets
 
 import pytest
-from conftest import LAB, group, host, sql, variables
-from labkit.commands import wait_until
+from conftest import LAB, group, host, playbook, sql, variables
+from labkit.commands import said, wait_until
 from labkit.monitoring import Monitoring
 
 PRIMARY = group("mysql_primary")[0]
@@ -123,3 +125,79 @@ def test_the_backup_and_drill_results_reach_prometheus(written):
     found = values()
     assert found["alx_backup_last_attempt_success"] == 1
     assert found["alx_backup_drill_success"] == 1
+
+
+# --- restore.yml -------------------------------------------------------------------------------
+
+@pytest.mark.refusal
+@pytest.mark.parametrize("extra, sentence", [
+    ((), "run again with -e restore_confirm=%s to go ahead" % PRIMARY),
+    (("-e", "restore_confirm=%s" % REPLICAS[0]), "run again with -e restore_confirm=%s" % PRIMARY),
+    (("-e", "restore_to=2026-01-01 00:00:00"), "restore_to (a time or a GTID between two backups) needs the"),
+    (("-e", "restore_into=elsewhere"), "restore_into is 'elsewhere'"),
+    (("-e", "restore_snapshot=../etc"), "restore_snapshot is '../etc'"),
+], ids=["no-confirmation", "a-replica-confirmed", "a-time", "unknown-target", "bad-snapshot"])
+def test_restore_refuses_what_it_cannot_do_safely_before_any_change(extra, sentence):
+    before = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
+    done = playbook("restore.yml", *extra, succeed=False)
+    assert done.returncode != 0
+    # YAML's single-quoted output doubles the quotes.
+    text = said(done).replace("''", "'")
+    assert sentence in text and "Nothing was changed." in text, text[-2000:]
+    assert sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip() == before
+
+
+def post(note: str) -> int:
+    """A record written through the first VIP, as a user writes; its id."""
+    return json.loads(LAB.curl("https://%s/records" % LAB.vips[0], "-X", "POST", "--data-urlencode",
+                               "note=" + note))["id"]
+
+
+def present(name: str, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    found = sql(name, "SELECT id FROM app.records WHERE id IN (%s)" % ",".join(map(str, ids)))
+    return {int(n) for n in found.split()}
+
+
+@pytest.mark.drill
+def test_a_deleted_table_comes_back_into_the_stack_from_the_last_backup():
+    """The 3 a.m. case: rows written, the nightly backup, more rows, then a
+    mistaken DELETE that every replica applies. restore.yml brings back the
+    backup's rows on every server; what was written after the backup is gone
+    (a whole-backup restore), the old data is kept on the primary, and the
+    stack writes and replicates again."""
+    before = [post("before-backup-%d" % n) for n in range(20)]
+    position = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
+    for replica in REPLICAS:
+        assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % position).strip() == "0", replica
+    assert host(BACKUP).run("systemctl start webstack-backup.service").rc == 0
+    after = [post("after-backup-%d" % n) for n in range(5)]
+    sql(PRIMARY, "DELETE FROM app.records WHERE id IN (%s)" % ",".join(map(str, before)))
+    reached = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
+    for replica in REPLICAS:
+        assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % reached).strip() == "0", replica
+        assert present(replica, before) == set()
+    kept = set(host(PRIMARY).check_output("ls -d /var/lib/mysql.before-restore-* 2>/dev/null || true").split())
+    try:
+        done = playbook("restore.yml", "-e", "restore_confirm=%s" % PRIMARY)
+        assert "runs on the backup now" in said(done)
+        for name in [PRIMARY] + REPLICAS:
+            assert present(name, before) == set(before), name
+            assert present(name, after) == set(), name
+        # The restored primary numbers its transactions after every GTID the
+        # servers had reached: none is used twice.
+        assert gtid_seq(sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()) > gtid_seq(reached)
+        # The data the primary had is kept beside the restored one.
+        now_kept = set(host(PRIMARY).check_output("ls -d /var/lib/mysql.before-restore-*").split())
+        assert len(now_kept - kept) == 1
+        # The stack writes through a VIP again, and the replicas follow.
+        written = post("after-restore")
+        wait_until(lambda: all(present(r, [written]) == {written} for r in REPLICAS), 30, 1,
+                   "the new record on every replica")
+        for replica in REPLICAS:
+            status = host(replica).check_output("mariadb -e 'SHOW SLAVE STATUS\\G'")
+            assert "Slave_IO_Running: Yes" in status and "Slave_SQL_Running: Yes" in status, status
+    finally:
+        host(PRIMARY).run("rm -rf %s" % " ".join(set(host(PRIMARY).check_output(
+            "ls -d /var/lib/mysql.before-restore-* 2>/dev/null || true").split()) - kept) or "/nonexistent")

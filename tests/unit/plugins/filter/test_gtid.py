@@ -27,3 +27,21 @@ def test_what_is_not_a_gtid_is_a_clear_error(value):
 def test_a_list_is_refused_with_what_is_expected():
     with pytest.raises(AnsibleFilterError, match="dictionary of name: GTIDs"):
         gtid.gtid_most_advanced(["db2"])
+
+
+def test_the_highest_position_keeps_each_domains_latest_gtid():
+    # A restored primary (backup at 40) follows on after what the old one reached (56).
+    assert gtid.gtid_highest(["0-31-40", "0-31-56"]) == "0-31-56"
+    assert gtid.gtid_highest(["0-31-40,1-5-9", "0-32-41", ""]) == "0-32-41,1-5-9"
+    assert gtid.gtid_highest(["", None]) == ""
+
+
+@pytest.mark.parametrize("value", [["0-1"], ["0-a-1"]])
+def test_the_highest_position_of_what_is_not_a_gtid_is_a_clear_error(value):
+    with pytest.raises(AnsibleFilterError, match="not a GTID"):
+        gtid.gtid_highest(value)
+
+
+def test_the_highest_position_wants_a_list():
+    with pytest.raises(AnsibleFilterError, match="list of MariaDB GTID positions"):
+        gtid.gtid_highest("0-1-1")
