@@ -9,7 +9,7 @@ the code says now beside the figures measured.
 
 from __future__ import annotations
 
-from bench.sections import availability, database, monitoring, scale, speed
+from bench.sections import availability, backups, database, monitoring, scale, speed
 
 SECTIONS = {
     "site": speed.site,
@@ -20,6 +20,7 @@ SECTIONS = {
     "failover": availability.failover,
     "stress": availability.stress,
     "promotion": database.promotion,
+    "backups": backups.backups,
     "alerting": monitoring.alerting,
     "scale": scale.scale_out,
 }
@@ -29,8 +30,9 @@ NOTES = {
     "failover": availability.failover_notes,
     "stress": availability.stress_notes,
     "promotion": database.promotion_notes,
+    "backups": backups.backups_notes,
     "alerting": monitoring.alerting_notes,
     "scale": scale.scale_notes,
 }
 # The order of the table in BENCHMARKS.md.
-TABLE_ORDER = ("failover", "stress", "webfail", "change", "promotion", "alerting", "throughput", "site", "scale", "heartbeat")
+TABLE_ORDER = ("failover", "stress", "webfail", "change", "promotion", "backups", "alerting", "throughput", "site", "scale", "heartbeat")
