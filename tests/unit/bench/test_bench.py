@@ -11,6 +11,7 @@ from bench import report
 from bench.load import parse_wrk, row
 from bench.sections import NOTES, TABLE_ORDER, SECTIONS
 from bench.sections.availability import failover_rows
+from bench.sections.backups import backups_notes
 from bench.sections.monitoring import alerting_rows, bound, seconds, windows
 from bench.sections.scale import fit, scale_rows
 from bench.sections.speed import site_rows
@@ -194,3 +195,11 @@ def test_a_section_measured_again_alone_is_named_with_its_own_versions(tmp_path,
     assert "| commit | aaaaaaa |" in page and "| machine | first machine |" in page
     assert "- site: 2026-02-01 00:00 UTC, commit bbbbbbb, second machine" in page
     assert "- stress" not in page
+
+
+def test_the_backups_notes_say_when_the_backup_under_load_ended_early():
+    whole = backups_notes({"database_bytes": 1.1 * 1024 ** 3, "backup_lasted_whole_measure": True})
+    short = backups_notes({"database_bytes": 1.1 * 1024 ** 3, "backup_lasted_whole_measure": False})
+    assert "1.10 GiB" in whole[0]
+    assert not any("ended before the rate measurement" in n for n in whole)
+    assert any("ended before the rate measurement" in n for n in short)
