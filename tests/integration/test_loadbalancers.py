@@ -134,8 +134,10 @@ def test_a_flood_from_one_source_gets_429_and_costs_another_source_nothing():
     counts = flood(LAB, monitor, VIPS[0], seconds=15, path="/static/index.html")
     report = probe.result()
     # The source's budget is shared: its blackbox exporter probes the VIPs every few seconds, so the flood
-    # gets the limit less those probes, and never more than the limit.
-    assert counts.get("429", 0) > 0 and limit - 50 <= counts.get("200", 0) <= limit, counts
+    # gets the limit less those probes, and never more than the limit and one: HAProxy tests the rate
+    # before it counts the request (`sc0_http_req_rate gt N`), so the request that reaches N is served
+    # (1001 of 1000 seen once with no probe in the window).
+    assert counts.get("429", 0) > 0 and limit - 50 <= counts.get("200", 0) <= limit + 1, counts
     assert report["failed"] == 0 and report["ok"] > 150, report["failures"][:5]
     refused = LAB.curl("https://%s/static/index.html" % VIPS[0], "-D", "-", "-o", "/dev/null", source=monitor)
     assert refused.startswith("HTTP/2 429") or refused.startswith("HTTP/1.1 429"), refused
