@@ -1,16 +1,20 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backups as a sysadmin relies on them: a full backup taken from a replica at
-the primary's GTID, kept encrypted on the backup host, restored by the drill
-into a scratch server with every row of a table written before it, and the
-result visible in Prometheus; restore.yml refuses what it cannot do safely,
-and brings a mistakenly deleted table back into the stack, every replica
-seeded again from the restored primary. (The alert of a failed backup
-reaching the receiver is part of the monitoring drill, test_monitoring.py.)"""
+the primary's GTID, kept encrypted on the backup host, the primary's binary
+log archived within seconds, the backup restored by the drill into a scratch
+server with the archive replayed on it and every row of a table written
+before it, and the result visible in Prometheus; restore.yml refuses what it
+cannot do safely, and brings mistakenly deleted rows back into the stack as
+they were the second before the DELETE, every replica seeded again from the
+restored primary. (The alert of a failed backup reaching the receiver is part
+of the monitoring drill, test_monitoring.py; the archive following a promoted
+primary is in test_promotion.py.)"""
 
 from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import pytest
 from conftest import LAB, group, host, playbook, sql, variables
@@ -89,6 +93,33 @@ def test_the_restore_drill_brings_back_every_row_with_the_primarys_checksum(writ
     assert host(BACKUP).run("pgrep -u webstack-backup mariadbd").rc == 1
 
 
+def archived_to(name: str = "") -> int:
+    """How far the binary-log archive reaches (the sequence number of its
+    last transaction), from `webstack-backup list` on the backup host; only
+    the part archived from the server ``name`` when given."""
+    reached = 0
+    for line in host(BACKUP).check_output("webstack-backup list").splitlines():
+        if line.startswith("binary logs of %s" % name):
+            reached = max(reached, gtid_seq(line.split(" to ")[1].split()[0]))
+    return reached
+
+
+def test_the_binary_log_archive_holds_every_write_within_seconds(written):
+    sql(PRIMARY, "INSERT INTO %s.marker VALUES (%d, 'archived')" % (SCHEMA, MARKERS))
+    position = gtid_seq(sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip())
+    wait_until(lambda: archived_to(PRIMARY) >= position, 30, 1, "the write in the binary-log archive")
+    # The drill replayed the archive on the backup: it reached the rows.
+    report = json.loads(host(BACKUP).check_output("cat %s/drill.json" % HOME))
+    assert gtid_seq(report["replayed_to"]) >= gtid_seq(written["gtid"])
+    # The archive reads the primary over TLS as the replication account,
+    # whose password only root and the backup user read.
+    login = host(BACKUP).file("/etc/webstack-backup/archive.cnf")
+    assert (login.user, login.group, login.mode) == ("root", "webstack-backup", 0o640)
+    threads = sql(PRIMARY, "SELECT COUNT(*) FROM information_schema.processlist WHERE command = 'Binlog Dump' "
+                  "AND host LIKE '%s:%%'" % LAB.address(BACKUP))
+    assert threads.strip() == "1"
+
+
 def test_the_repository_is_encrypted_and_readable_only_with_its_password(written):
     backup = host(BACKUP)
     # No token written in clear anywhere in the repository.
@@ -119,12 +150,14 @@ def test_the_backup_and_drill_results_reach_prometheus(written):
 
     def values():
         return {sample["metric"]["__name__"]: float(sample["value"][1]) for sample in monitoring.query(
-            '{__name__=~"alx_backup_last_attempt_success|alx_backup_drill_success|alx_backup_drill_rows",'
+            '{__name__=~"alx_backup_last_attempt_success|alx_backup_drill_success|alx_backup_drill_rows'
+            '|alx_backup_binlog_archive_up",'
             'instance="%s"}' % BACKUP)}
     wait_until(lambda: values().get("alx_backup_drill_rows", 0) >= MARKERS, 60, 2, "the drill's metrics scraped")
     found = values()
     assert found["alx_backup_last_attempt_success"] == 1
     assert found["alx_backup_drill_success"] == 1
+    assert found["alx_backup_binlog_archive_up"] == 1
 
 
 # --- restore.yml -------------------------------------------------------------------------------
@@ -133,10 +166,17 @@ def test_the_backup_and_drill_results_reach_prometheus(written):
 @pytest.mark.parametrize("extra, sentence", [
     ((), "run again with -e restore_confirm=%s to go ahead" % PRIMARY),
     (("-e", "restore_confirm=%s" % REPLICAS[0]), "run again with -e restore_confirm=%s" % PRIMARY),
-    (("-e", "restore_to=2026-01-01 00:00:00"), "restore_to (a time or a GTID between two backups) needs the"),
+    (("-e", "restore_to=yesterday"), "restore_to is 'yesterday': give 'latest', a GTID position"),
+    (("-e", "restore_to=0-1"), "restore_to is '0-1': give 'latest', a GTID position"),
+    (("-e", "restore_to=latest", "-e", "restore_snapshot=latest"), "not both"),
+    (("-e", "restore_confirm=%s" % PRIMARY, "-e", "restore_to='2099-01-01 00:00:00'"),
+     "2099-01-01 00:00:00 is in the future"),
+    (("-e", "restore_confirm=%s" % PRIMARY, "-e", "restore_to='2020-01-01 00:00:00'"),
+     "2020-01-01 00:00:00 is before the oldest backup was complete"),
     (("-e", "restore_into=elsewhere"), "restore_into is 'elsewhere'"),
     (("-e", "restore_snapshot=../etc"), "restore_snapshot is '../etc'"),
-], ids=["no-confirmation", "a-replica-confirmed", "a-time", "unknown-target", "bad-snapshot"])
+], ids=["no-confirmation", "a-replica-confirmed", "not-a-point", "bad-gtid", "snapshot-and-point", "future",
+        "before-the-backups", "unknown-target", "bad-snapshot"])
 def test_restore_refuses_what_it_cannot_do_safely_before_any_change(extra, sentence):
     before = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
     done = playbook("restore.yml", *extra, succeed=False)
@@ -161,30 +201,35 @@ def present(name: str, ids: list[int]) -> set[int]:
 
 
 @pytest.mark.drill
-def test_a_deleted_table_comes_back_into_the_stack_from_the_last_backup():
+def test_deleted_rows_come_back_into_the_stack_as_they_were_the_second_before():
     """The 3 a.m. case: rows written, the nightly backup, more rows, then a
-    mistaken DELETE that every replica applies. restore.yml brings back the
-    backup's rows on every server; what was written after the backup is gone
-    (a whole-backup restore), the old data is kept on the primary, and the
-    stack writes and replicates again."""
+    mistaken DELETE that every replica applies. restore.yml to the second
+    before the DELETE brings back every row written before it, from the
+    backup and the binary-log archive, on every server; the DELETE is not
+    replayed, the old data is kept on the primary, and the stack writes and
+    replicates again."""
     before = [post("before-backup-%d" % n) for n in range(20)]
     position = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
     for replica in REPLICAS:
         assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % position).strip() == "0", replica
     assert host(BACKUP).run("systemctl start webstack-backup.service").rc == 0
     after = [post("after-backup-%d" % n) for n in range(5)]
-    sql(PRIMARY, "DELETE FROM app.records WHERE id IN (%s)" % ",".join(map(str, before)))
+    # The moment of the mistake, on the backup host's clock, a second after
+    # the last good write.
+    time.sleep(1.1)
+    mistake_at = host(BACKUP).check_output("date '+%F %T'")
+    sql(PRIMARY, "DELETE FROM app.records WHERE id IN (%s)" % ",".join(map(str, before + after)))
     reached = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
     for replica in REPLICAS:
         assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % reached).strip() == "0", replica
-        assert present(replica, before) == set()
+        assert present(replica, before + after) == set()
+    wait_until(lambda: archived_to() >= gtid_seq(reached), 30, 1, "the DELETE in the binary-log archive")
     kept = set(host(PRIMARY).check_output("ls -d /var/lib/mysql.before-restore-* 2>/dev/null || true").split())
     try:
-        done = playbook("restore.yml", "-e", "restore_confirm=%s" % PRIMARY)
+        done = playbook("restore.yml", "-e", "restore_confirm=%s" % PRIMARY, "-e", "restore_to='%s'" % mistake_at)
         assert "runs on the backup now" in said(done)
         for name in [PRIMARY] + REPLICAS:
-            assert present(name, before) == set(before), name
-            assert present(name, after) == set(), name
+            assert present(name, before + after) == set(before + after), name
         # The restored primary numbers its transactions after every GTID the
         # servers had reached: none is used twice.
         assert gtid_seq(sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()) > gtid_seq(reached)
@@ -198,6 +243,9 @@ def test_a_deleted_table_comes_back_into_the_stack_from_the_last_backup():
         for replica in REPLICAS:
             status = host(replica).check_output("mariadb -e 'SHOW SLAVE STATUS\\G'")
             assert "Slave_IO_Running: Yes" in status and "Slave_SQL_Running: Yes" in status, status
+        # The archive goes on with the restored primary's binary log.
+        wait_until(lambda: archived_to(PRIMARY) >= gtid_seq(sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()),
+                   60, 2, "the restored primary's write in the archive")
     finally:
         host(PRIMARY).run("rm -rf %s" % " ".join(set(host(PRIMARY).check_output(
             "ls -d /var/lib/mysql.before-restore-* 2>/dev/null || true").split()) - kept) or "/nonexistent")

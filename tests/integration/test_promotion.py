@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import LAB, address, group, playbook, site
-from labkit.commands import said
+from labkit.commands import said, wait_until
 from labkit.promotion import Drill
 
 pytestmark = pytest.mark.drill
@@ -99,6 +99,21 @@ def test_reads_and_pages_never_failed(failover):
 def test_the_other_replica_follows_the_new_primary_and_matches(failover):
     assert DRILL.source_of(DRILL.other) == address(DRILL.candidate)
     DRILL.wait_matching(DRILL.candidate, DRILL.other)
+
+
+def test_the_binary_log_archive_follows_the_new_primary_without_a_gap(failover):
+    """The backup host's archive moves to the promoted replica (not to the
+    old primary, back and writable beside it) and goes on from where it was:
+    every transaction of the failover is archived, none is missing."""
+    reached = int(sql(FIRST, "SELECT @@gtid_binlog_pos").split("-")[2])
+
+    def archived() -> str:
+        return LAB.sh(group("backup")[0], "webstack-backup list")
+    wait_until(lambda: any(line.startswith("binary logs of %s " % FIRST)
+                           and int(line.split(" to ")[1].split()[0].split("-")[2]) >= reached
+                           for line in archived().splitlines()),
+               60, 2, "the new primary's writes in the archive")
+    assert "gap:" not in archived()
 
 
 def test_site_with_the_old_inventory_refuses_and_changes_nothing(failover):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import pathlib
+import struct
 
 import pytest
 
@@ -112,3 +113,147 @@ def test_the_repositorys_environment_file_is_read_as_name_value_lines(tmp_path):
     env.write_text("# restic's environment\nAWS_ACCESS_KEY_ID=abc\n\nAWS_SECRET_ACCESS_KEY=x=y\n")
     assert backup.read_environment(str(env)) == {"AWS_ACCESS_KEY_ID": "abc", "AWS_SECRET_ACCESS_KEY": "x=y"}
     assert backup.read_environment(str(tmp_path / "missing")) == {}
+
+
+# ------------------------------------------------------- binary-log archive
+def test_gtid_positions_are_compared_domain_by_domain():
+    state = backup.gtid_state("0-1-10,1-2-5")
+    assert backup.gtid_text(state) == "0-1-10,1-2-5"
+    assert backup.gtid_covers(state, backup.gtid_state("0-3-9"))
+    assert backup.gtid_covers(state, backup.gtid_state("0-1-10,1-2-5"))
+    assert not backup.gtid_covers(state, backup.gtid_state("0-1-11"))
+    assert not backup.gtid_covers(state, backup.gtid_state("2-1-1"))
+    assert backup.gtid_text(backup.gtid_highest(state, backup.gtid_state("0-2-12,3-4-1"))) == "0-2-12,1-2-5,3-4-1"
+
+
+def _event(kind, body, timestamp=1000, server=1):
+    return struct.pack("<IBIIIH", timestamp, kind, server, 19 + len(body), 0, 0) + body
+
+
+def write_binlog(path, start, transactions, partial=None):
+    """A binary log as MariaDB writes it, reduced to what the archive reads:
+    a format description, the Gtid_list at its start, then per transaction
+    its GTID event, a row event and its XID event. ``partial``: a last
+    transaction whose XID event has not arrived."""
+    data = b"\xfebin" + _event(15, b"\0" * 40)
+    entries = sorted(backup.gtid_state(start).items())
+    data += _event(163, struct.pack("<I", len(entries))
+                   + b"".join(struct.pack("<IIQ", d, s, q) for d, (s, q) in entries))
+    for timestamp, domain, server, sequence in transactions + ([partial] if partial else []):
+        data += _event(162, struct.pack("<QIB", sequence, domain, 0) + b"\0" * 6, timestamp, server)
+        data += _event(30, b"\1" * 30, timestamp, server)
+        if (timestamp, domain, server, sequence) != partial:
+            data += _event(16, b"\0" * 8, timestamp, server)
+    path.write_bytes(data)
+    return path
+
+
+def test_a_binary_log_gives_its_start_and_its_complete_transactions(tmp_path):
+    path = write_binlog(tmp_path / "binlog.000002", "0-1-4", [(100, 0, 1, 5), (101, 0, 1, 6)], partial=(102, 0, 1, 7))
+    start, transactions = backup.binlog_transactions(path)
+    assert backup.gtid_text(start) == "0-1-4"
+    assert transactions == [(100, 0, 1, 5), (101, 0, 1, 6)]
+    assert backup.gtid_text(backup.binlog_end(path)) == "0-1-6"
+
+
+def test_an_event_cut_short_at_the_end_of_the_file_is_left_out(tmp_path):
+    path = write_binlog(tmp_path / "binlog.000001", "", [(100, 0, 1, 1)])
+    path.write_bytes(path.read_bytes() + _event(162, struct.pack("<QIB", 2, 0, 0))[:10])
+    assert backup.binlog_transactions(path)[1] == [(100, 0, 1, 1)]
+
+
+def test_a_file_that_is_not_a_binary_log_is_refused(tmp_path):
+    (tmp_path / "x").write_bytes(b"hello")
+    with pytest.raises(backup.BackupError, match="not a binary log"):
+        backup.binlog_start(tmp_path / "x")
+
+
+class _Runner:
+    def __init__(self, directory):
+        self.config = {"archive": {"dir": str(directory)}, "sources": []}
+
+
+def archive_with(tmp_path, segments):
+    """An archive of segments [(name, start, {file: (start, transactions)})]."""
+    archive = backup.Archive(_Runner(tmp_path))
+    state = {"segments": [], "gaps": []}
+    for name, start, files in segments:
+        (tmp_path / name).mkdir()
+        for file, (file_start, transactions) in files.items():
+            write_binlog(tmp_path / name / file, file_start, transactions)
+        state["segments"].append({"name": name, "server": name.split("-", 1)[1], "first": min(files), "start": start})
+    archive.save(state)
+    return archive
+
+
+def two_primaries(tmp_path):
+    """db1 wrote 1 to 6 and was replaced by db2, whose binary log from 5 on
+    (it replicated 5 and 6) is read again from its file that starts at 4."""
+    db1 = {"binlog.000001": ("", [(10, 0, 1, 1), (11, 0, 1, 2), (12, 0, 1, 3), (13, 0, 1, 4)]),
+           "binlog.000002": ("0-1-4", [(14, 0, 1, 5), (15, 0, 1, 6)])}
+    db2 = {"binlog.000007": ("0-1-2", [(12, 0, 1, 3), (13, 0, 1, 4)]),
+           "binlog.000008": ("0-1-4", [(14, 0, 1, 5), (15, 0, 1, 6), (20, 0, 2, 7), (21, 0, 2, 8)])}
+    return archive_with(tmp_path, [("0001-db1", "0-1-0", db1), ("0002-db2", "0-1-6", db2)])
+
+
+def test_a_replay_crosses_a_promotion_and_counts_each_transaction_once(tmp_path):
+    archive = two_primaries(tmp_path)
+    plan, reached = archive.plan(backup.gtid_state("0-1-3"))
+    assert backup.gtid_text(reached) == "0-2-8"
+    assert [([p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in files], backup.gtid_text(start),
+             backup.gtid_text(stop)) for files, start, stop in plan] == [
+        (["0001-db1/binlog.000001", "0001-db1/binlog.000002"], "0-1-3", "0-1-6"),
+        # From the file that starts at 4, after 6: db2's own 7 and 8.
+        (["0002-db2/binlog.000008"], "0-1-6", "0-2-8"),
+    ]
+
+
+def test_a_replay_stops_at_a_gtid_or_before_a_time(tmp_path):
+    archive = two_primaries(tmp_path)
+    assert backup.gtid_text(archive.plan(backup.gtid_state("0-1-3"), stop=backup.gtid_state("0-1-5"))[1]) == "0-1-5"
+    # Transactions that started at 20 or later are left out.
+    plan, reached = archive.plan(backup.gtid_state("0-1-3"), until=20)
+    assert backup.gtid_text(reached) == "0-1-6"
+    assert len(plan) == 1
+    with pytest.raises(backup.BackupError, match="ends at GTID 0-2-8, before 0-1-9"):
+        archive.plan(backup.gtid_state("0-1-3"), stop=backup.gtid_state("0-1-9"))
+
+
+def test_a_backup_older_than_the_archive_cannot_be_replayed_on(tmp_path):
+    archive = archive_with(tmp_path, [("0001-db1", "0-1-4", {"binlog.000002": ("0-1-4", [(14, 0, 1, 5)])})])
+    with pytest.raises(backup.BackupError, match="no binary log from GTID 0-1-2 on"):
+        archive.plan(backup.gtid_state("0-1-2"))
+    # A backup at the archive's end needs nothing replayed.
+    assert archive.plan(backup.gtid_state("0-1-5")) == ([], backup.gtid_state("0-1-5"))
+
+
+def test_after_a_promotion_the_archive_starts_at_the_newest_binary_log_holding_its_end(tmp_path):
+    archive = archive_with(tmp_path, [("0001-db1", "0-1-0", {"binlog.000002": ("0-1-4", [(14, 0, 1, 5), (15, 0, 1, 6)])})])
+    state = archive.load()
+    listing = [("binlog.000007", 500, "0-1-2"), ("binlog.000008", 500, "0-1-4"), ("binlog.000009", 500, "0-2-8")]
+    segment = archive.new_segment(state, {"name": "db2"}, listing)
+    assert (segment["name"], segment["first"], segment["start"]) == ("0002-db2", "binlog.000008", "0-1-6")
+    assert archive.load()["gaps"] == []
+
+
+def test_a_new_primary_without_the_archives_end_leaves_a_recorded_gap(tmp_path):
+    archive = archive_with(tmp_path, [("0001-db1", "0-1-0", {"binlog.000002": ("0-1-4", [(14, 0, 1, 5), (15, 0, 1, 6)])})])
+    segment = archive.new_segment(archive.load(), {"name": "db3"}, [("binlog.000009", 500, "0-2-8")])
+    assert (segment["first"], segment["start"]) == ("binlog.000009", "0-2-8")
+    assert [(gap["after"], gap["resumes"]) for gap in archive.load()["gaps"]] == [("0-1-6", "0-2-8")]
+    with pytest.raises(backup.BackupError, match="no binary log from GTID 0-1-6 on"):
+        write_binlog(tmp_path / "0002-db3" / "binlog.000009", "0-2-8", [(30, 0, 2, 9)])
+        archive.plan(backup.gtid_state("0-1-5"))
+
+
+def test_binary_logs_no_kept_backup_needs_are_pruned_but_the_newest(tmp_path):
+    archive = two_primaries(tmp_path)
+    # The oldest backup kept is at 5: db1's first file (1 to 4) goes, its
+    # second (5, 6) is needed; of db2, the file holding 3 and 4 goes, the
+    # newest stays.
+    assert archive.prune(backup.gtid_state("0-1-5")) == 2
+    assert [p.name for p in sorted(tmp_path.glob("*/binlog.*"))] == ["binlog.000002", "binlog.000008"]
+    assert backup.gtid_text(archive.plan(backup.gtid_state("0-1-5"))[1]) == "0-2-8"
+    # Even a backup past everything archived leaves the newest file.
+    archive.prune(backup.gtid_state("0-2-99"))
+    assert [p.name for p in sorted(tmp_path.glob("*/binlog.*"))] == ["binlog.000008"]
