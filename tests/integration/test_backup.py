@@ -99,7 +99,7 @@ def archived_to(name: str = "") -> int:
     the part archived from the server ``name`` when given."""
     reached = 0
     for line in host(BACKUP).check_output("webstack-backup list").splitlines():
-        if line.startswith("binary logs of %s" % name):
+        if line.startswith("binary logs of %s" % name) and " to " in line:
             reached = max(reached, gtid_seq(line.split(" to ")[1].split()[0]))
     return reached
 

@@ -109,7 +109,7 @@ def test_the_binary_log_archive_follows_the_new_primary_without_a_gap(failover):
 
     def archived() -> str:
         return LAB.sh(group("backup")[0], "webstack-backup list")
-    wait_until(lambda: any(line.startswith("binary logs of %s " % FIRST)
+    wait_until(lambda: any(line.startswith("binary logs of %s " % FIRST) and " to " in line
                            and int(line.split(" to ")[1].split()[0].split("-")[2]) >= reached
                            for line in archived().splitlines()),
                60, 2, "the new primary's writes in the archive")
