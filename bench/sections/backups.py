@@ -1,9 +1,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backups on a database of at least 1 GiB that the section writes: what a full
 backup takes per GiB and costs the application, beside the logical dump a
-user would otherwise take (mysqldump | gzip on a replica); and how long
-restore.yml takes to bring writes back, and to finish, with writes sent all
-along.
+user would otherwise take (mysqldump | gzip on a replica); how many
+acknowledged writes the binary-log archive keeps when every database server
+is lost at once; and restore.yml to the second before a dropped table, with
+writes sent all along: what comes back, and how long it takes to bring writes
+back and to finish.
 
 Every section returns its figures and ``rows``: the table lines they give,
 each with its target and whether it was met.
@@ -11,13 +13,15 @@ each with its target and whether it was met.
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 
 from bench import baselines
 from bench.load import brief, log, ratio, row, wrk
+from labkit import faults
 from labkit.client import Probe
-from labkit.commands import LabError, playbook, said, wait_until
+from labkit.commands import LabError, playbook, run, said, wait_until
 
 GIB = 1024 ** 3
 # Rows of 1000 random bytes (incompressible, as most real data is not) are
@@ -81,27 +85,112 @@ def app_rate_during(lab, args, action=None) -> dict:
     return wrk(lab, url, args.wrk_seconds, args.connections, 1)
 
 
-def restore_under_writes(lab, primary: str) -> dict:
-    """restore.yml into the stack (the newest backup) with writes through the
-    first VIP all along: seconds to the first write the restored primary
-    acknowledged, to the end of the run, and the writes' longest outage."""
-    writer = Probe(lab, "https://%s/records" % lab.vips[0], rate=WRITE_RATE, duration=1800, method="POST",
-                   data="note=restore", expect="201", insecure=True, keep_answers=True).start()
+def _writer(lab) -> Probe:
+    """Writes through the first VIP at WRITE_RATE, each answer kept (its id)."""
+    return Probe(lab, "https://%s/records" % lab.vips[0], rate=WRITE_RATE, duration=1800, method="POST",
+                 data="note=backups", expect="201", insecure=True, keep_answers=True).start()
+
+
+def _acknowledged(report: dict) -> list[dict]:
+    """The writes the application acknowledged: id and when sent (seconds since the epoch)."""
+    return [dict(json.loads(answer["body"]), sent=report["started_at"] + answer["t"])
+            for answer in report.pop("answers", [])]
+
+
+def _present(lab, host: str, ids: list[int], socket: str = "") -> set[int]:
+    if not ids:
+        return set()
+    where = " --socket=%s" % socket if socket else ""
+    found = lab.sh(host, "mariadb%s -N -B -e %s" % (where, json.dumps(
+        "SELECT id FROM app.records WHERE id IN (%s)" % ",".join(str(i) for i in ids))))
+    return {int(n) for n in found.split()}
+
+
+def _archived(lab, backup: str, primary: str) -> bool:
+    """Whether the binary-log archive holds the primary's last transaction."""
+    position = int(_sql(lab, primary, "SELECT @@gtid_binlog_pos").split("-")[-1])
+    return any(" to " in line and int(line.split(" to ")[1].split()[0].split("-")[-1]) >= position
+               for line in lab.sh(backup, "webstack-backup list").splitlines() if line.startswith("binary logs"))
+
+
+def every_database_lost(lab, primary: str, replicas: list[str], backup: str) -> dict:
+    """Writes through a VIP, then every database server killed at once:
+    the newest backup with the whole archive (restore_to=latest) restored
+    into a scratch server on the backup host, and the acknowledged writes it
+    lacks counted. The servers are started again afterwards."""
+    writer = _writer(lab)
+    time.sleep(10)
+    killed = time.time()
+    for name in [primary] + replicas:
+        run(["docker", "kill", name])
     time.sleep(3)
+    writer.stop()
+    report = writer.result()
+    acknowledged = [w for w in _acknowledged(report) if w["sent"] < killed]
+    try:
+        inspected = json.loads(lab.sh(backup, "webstack-backup inspect latest --to latest", timeout=3600)
+                               .strip().splitlines()[-1])
+        server = " ".join(json.dumps(part) for part in inspected["command"])
+        lab.sh(backup, "runuser -u webstack-backup -- %s > /dev/null 2>&1 &" % server)
+        wait_until(lambda: lab.sh(backup, "mariadb-admin --socket=%s ping" % inspected["socket"], check=False)
+                   .strip().endswith("alive"), 300, 1, "the scratch server")
+        present = _present(lab, backup, [w["id"] for w in acknowledged], inspected["socket"])
+        lab.sh(backup, "mariadb-admin --socket=%s shutdown" % inspected["socket"], check=False)
+    finally:
+        for name in [primary] + replicas:
+            faults.start(lab, name)
+        wait_until(lambda: lab.sh(primary, "mariadb -N -B -e 'SELECT 1'", check=False).strip() == "1", 120, 1,
+                   "the primary back")
+        position = _sql(lab, primary, "SELECT @@gtid_binlog_pos")
+        for replica in replicas:
+            wait_until(lambda r=replica: lab.sh(r, "mariadb -N -B -e \"SELECT MASTER_GTID_WAIT('%s', 5)\"" % position,
+                                                check=False).strip() == "0", 120, 1, "%s caught up" % replica)
+    lost = [w for w in acknowledged if w["id"] not in present]
+    return {"acknowledged": len(acknowledged), "lost": len(lost),
+            "lost_seconds": round(killed - min((w["sent"] for w in lost), default=killed), 2),
+            "gtid": inspected["gtid"], "writer": brief(report)}
+
+
+def point_in_time_under_writes(lab, primary: str, backup: str) -> dict:
+    """Writes through the first VIP all along; a table dropped at a moment
+    T; restore.yml into the stack to the second of T (restore_to, the backup
+    host's clock). What comes back: the writes acknowledged before that
+    second (all must), those sent after the drop and before the restore (none
+    may), the dropped table; and the seconds from restore.yml's start to the
+    first write the restored primary acknowledged, to its end, and the writes'
+    longest outage."""
+    _sql(lab, primary, "CREATE DATABASE IF NOT EXISTS bench_pitr; CREATE OR REPLACE TABLE bench_pitr.marker "
+                       "(id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO bench_pitr.marker SELECT seq FROM seq_1_to_1000")
+    writer = _writer(lab)
+    time.sleep(10)
+    mistake = lab.sh(backup, "date '+%F %T'").strip()
+    _sql(lab, primary, "DROP TABLE bench_pitr.marker")
+    dropped = time.time()
+    time.sleep(5)
+    wait_until(lambda: _archived(lab, backup, primary), 60, 1, "the drop in the binary-log archive")
     started = time.time()
-    done = playbook(lab.inventory, "playbooks/restore.yml", "-e", "restore_confirm=%s" % primary, succeed=False)
+    done = playbook(lab.inventory, "playbooks/restore.yml", "-e", "restore_confirm=%s" % primary,
+                    "-e", "restore_to='%s'" % mistake, succeed=False)
     finished = time.time()
     time.sleep(3)
     writer.stop()
     report = writer.result()
     if done.returncode != 0:
         raise LabError("restore.yml failed:\n%s" % said(done)[-3000:])
+    acknowledged = _acknowledged(report)
+    moment = calendar.timegm(time.strptime(mistake, "%Y-%m-%d %H:%M:%S"))
+    before = [w["id"] for w in acknowledged if w["sent"] < moment - 0.5]
+    after = [w["id"] for w in acknowledged if dropped <= w["sent"] < started]
+    markers = int(_sql(lab, primary, "SELECT COUNT(*) FROM bench_pitr.marker"))
     start_at = started - report["started_at"]
-    acknowledged = sorted(answer["t"] for answer in report.pop("answers", []))
-    gaps = [(b - a, b) for a, b in zip(acknowledged, acknowledged[1:]) if b > start_at]
+    answered = sorted(w["sent"] - report["started_at"] for w in acknowledged)
+    gaps = [(b - a, b) for a, b in zip(answered, answered[1:]) if b > start_at]
     longest, back_at = max(gaps, default=(0.0, start_at))
-    return {"first_write_seconds": round(back_at - start_at, 1), "run_seconds": round(finished - started, 1),
-            "write_outage_seconds": round(longest, 1), "writer": brief(report)}
+    return {"before": len(before), "before_back": len(_present(lab, primary, before)),
+            "after_drop": len(after), "after_drop_back": len(_present(lab, primary, after)),
+            "markers_back": markers, "first_write_seconds": round(back_at - start_at, 1),
+            "run_seconds": round(finished - started, 1), "write_outage_seconds": round(longest, 1),
+            "writer": brief(report)}
 
 
 def backups(lab, args) -> dict:
@@ -128,15 +217,17 @@ def backups(lab, args) -> dict:
             wait_until(lambda: lab.sh(backup, "systemctl is-active webstack-backup.service", check=False).strip()
                        != "activating", 1800, 5, "the backup under load to end")
             result["full_under_load"] = json.loads(lab.sh(backup, "cat %s/state.json" % HOME))["backups"]["full"]
-        log("backups: restore.yml into the stack")
-        result["restore"] = restore_under_writes(lab, primary)
+        log("backups: every database server lost at once")
+        result["loss"] = every_database_lost(lab, primary, replicas, backup)
+        log("backups: restore.yml into the stack to the second of a dropped table")
+        result["restore"] = point_in_time_under_writes(lab, primary, backup)
     finally:
-        _sql(lab, primary, "DROP DATABASE IF EXISTS bench_bulk")
+        _sql(lab, primary, "DROP DATABASE IF EXISTS bench_bulk; DROP DATABASE IF EXISTS bench_pitr")
         lab.sh(primary, "rm -rf /var/lib/mysql.before-restore-*", check=False)
         # The next backup is small again; the retention drops the bulk ones.
         lab.sh(backup, "systemctl start webstack-backup.service", check=False, timeout=3600)
     gib = result["database_bytes"] / GIB
-    full, dump, restore = result["full"], result["dump"], result["restore"]
+    full, dump, restore, loss = result["full"], result["dump"], result["restore"], result["loss"]
     cost = result["rate_during"]["rps"] / result["rate_alone"]["rps"]
     result["cost_ratio"] = round(cost, 3)
     result["backup_lasted_whole_measure"] = result["full_under_load"]["last_duration"] >= args.wrk_seconds
@@ -149,8 +240,19 @@ def backups(lab, args) -> dict:
             "%.2f GiB" % (full["last_added"] / GIB / gib), "%.2f GiB" % (dump["size"] / GIB / gib)),
         row("application requests/s through a VIP during a full backup ÷ without (wrk, %d s each)"
             % args.wrk_seconds, "%.2f" % cost, "", None, "≥ 0.9", cost >= 0.9),
-        row("restore.yml into the stack (%.2f GiB): seconds from its start to the first write the restored"
-            " primary acknowledged" % gib, "%.1f s" % restore["first_write_seconds"], "", None, "≤ 600 s",
+        row("every database server killed at once under %d writes/s: acknowledged writes the newest backup and the"
+            " binary-log archive cannot bring back (restore_to=latest into a scratch server)" % WRITE_RATE,
+            "%d of %d" % (loss["lost"], loss["acknowledged"]), "", None, "≤ 5 s of writes (%d)" % (5 * WRITE_RATE),
+            loss["lost"] <= 5 * WRITE_RATE),
+        row("restore.yml to the second of a DROP TABLE, writes flowing: acknowledged writes sent before that second"
+            " back; sent after the drop back; the dropped table's rows back",
+            "%d of %d; %d of %d; %d of 1000" % (restore["before_back"], restore["before"],
+                                                 restore["after_drop_back"], restore["after_drop"],
+                                                 restore["markers_back"]),
+            "", None, "all; none; all", restore["before_back"] == restore["before"]
+            and restore["after_drop_back"] == 0 and restore["markers_back"] == 1000),
+        row("restore.yml into the stack (%.2f GiB, to a point): seconds from its start to the first write the"
+            " restored primary acknowledged" % gib, "%.1f s" % restore["first_write_seconds"], "", None, "≤ 600 s",
             restore["first_write_seconds"] <= 600),
         row("restore.yml: longest write outage (writes at %d/s through a VIP), and the whole run with the"
             " replicas seeded again" % WRITE_RATE,
@@ -169,8 +271,17 @@ def backups_notes(result: dict) -> list[str]:
     if not result.get("backup_lasted_whole_measure", True):
         notes.append("The backup under load ended before the rate measurement did: the ratio covers part of the"
                      " window without a backup.")
-    notes.append("Restore: restore.yml streams the newest backup from the repository to the primary, prepares it"
-                 " there while the primary still serves, then stops it, swaps the data directories (the old one is"
-                 " kept) and starts it; writes fail (503) from the stop to the start. The run then seeds both"
-                 " replicas again from the primary, one at a time, with writes already flowing.")
+    notes.append("Loss of every database server: the three database containers killed at once (docker kill)"
+                 " while writes flow; what the restore would bring back is the newest backup with the binary-log"
+                 " archive replayed on it (webstack-backup inspect --to latest on the backup host), whose rows are"
+                 " compared with every write the application acknowledged before the kill. The servers are then"
+                 " started again.")
+    notes.append("Restore to a point: restore.yml restores the newest backup into a scratch server on the backup"
+                 " host, replays the archive on it up to the second of the DROP TABLE (transactions that started"
+                 " in that second or later are left out), streams a copy of it to the primary, prepares it there"
+                 " while the primary still serves, then stops it, swaps the data directories (the old one is kept)"
+                 " and starts it; writes fail (503) from the stop to the start. Writes acknowledged after the"
+                 " drop are gone from the stack by design (they are in the kept directory and the archive). The"
+                 " run then seeds both replicas again from the primary, one at a time, with writes already"
+                 " flowing, and starts a new full backup.")
     return notes

@@ -77,6 +77,13 @@ def test_a_full_backup_comes_from_a_replica_and_holds_every_write_before_it(writ
     newest = max(snapshots, key=lambda s: s["time"])
     assert "gtid=" + full["last_gtid"].replace(",", "+") in newest["tags"]
     assert "source=" + full["last_source"] in newest["tags"]
+    # It was copied to the copy repository, which keeps as many.
+    copies = json.loads(host(BACKUP).check_output(
+        "runuser -u webstack-backup -- env RESTIC_REPOSITORY=%s RESTIC_PASSWORD_FILE=/etc/webstack-backup/"
+        "repository.password RESTIC_CACHE_DIR=%s/cache restic snapshots --json --tag full"
+        % (variables(BACKUP)["backup_copy_repository"], HOME)))
+    assert any(sorted(copy["tags"]) == sorted(newest["tags"]) and copy["time"] == newest["time"] for copy in copies)
+    assert full["copy_snapshots"] == full["snapshots"] == len(snapshots)
 
 
 def test_the_restore_drill_brings_back_every_row_with_the_primarys_checksum(written):
