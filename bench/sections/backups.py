@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import shlex
 import time
 
 from bench import baselines
@@ -47,7 +48,7 @@ def write_bulk(lab, primary: str, replicas: list[str]) -> int:
                        "(id INT PRIMARY KEY, pad VARBINARY(1000) NOT NULL) ENGINE=InnoDB")
     start = int(_sql(lab, primary, "SELECT COALESCE(MAX(id), 0) FROM bench_bulk.pad"))
     while _bulk_size(lab, primary) < BULK_GIB * GIB:
-        _sql(lab, primary, "INSERT INTO bench_bulk.pad SELECT seq, RANDOM_BYTES(1000) FROM seq_%d_to_%d"
+        _sql(lab, primary, "INSERT INTO bench_bulk.pad SELECT seq, RANDOM_BYTES(1000) FROM bench_bulk.seq_%d_to_%d"
              % (start + 1, start + BATCH_ROWS))
         start += BATCH_ROWS
         log("backups: %d rows written" % start)
@@ -70,9 +71,10 @@ def logical_dump(lab, replica: str) -> dict:
     """What a user would otherwise do: mysqldump of every database, gzip'ed, on
     a replica."""
     started = time.time()
-    size = lab.sh(replica, "set -o pipefail; mysqldump --single-transaction --all-databases --routines --events"
-                           " | gzip -1 > /var/tmp/bench-dump.sql.gz && stat -c %s /var/tmp/bench-dump.sql.gz"
-                           "; rc=$?; rm -f /var/tmp/bench-dump.sql.gz; exit $rc", timeout=3600)
+    size = lab.sh(replica, "bash -c %s" % shlex.quote(
+        "set -o pipefail; mysqldump --single-transaction --all-databases --routines --events"
+        " | gzip -1 > /var/tmp/bench-dump.sql.gz && stat -c %s /var/tmp/bench-dump.sql.gz"
+        "; rc=$?; rm -f /var/tmp/bench-dump.sql.gz; exit $rc"), timeout=3600)
     return {"seconds": round(time.time() - started, 1), "size": int(size.strip().splitlines()[-1])}
 
 
@@ -160,7 +162,7 @@ def point_in_time_under_writes(lab, primary: str, backup: str) -> dict:
     first write the restored primary acknowledged, to its end, and the writes'
     longest outage."""
     _sql(lab, primary, "CREATE DATABASE IF NOT EXISTS bench_pitr; CREATE OR REPLACE TABLE bench_pitr.marker "
-                       "(id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO bench_pitr.marker SELECT seq FROM seq_1_to_1000")
+                       "(id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO bench_pitr.marker SELECT seq FROM bench_pitr.seq_1_to_1000")
     writer = _writer(lab)
     time.sleep(10)
     mistake = lab.sh(backup, "date '+%F %T'").strip()
