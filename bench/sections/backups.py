@@ -252,9 +252,9 @@ def backups(lab, args) -> dict:
             loss["lost"] <= 5 * WRITE_RATE),
         row("restore.yml to the second of a DROP TABLE, writes flowing: acknowledged writes sent before that second"
             " back; sent after the drop back; the dropped table's rows back",
-            "%d of %d; %d of %d; %d of 1000" % (restore["before_back"], restore["before"],
-                                                 restore["after_drop_back"], restore["after_drop"],
-                                                 restore["markers_back"]),
+            "%d of %d; %d of %d; %d of 1000" % (
+                restore["before_back"], restore["before"], restore["after_drop_back"], restore["after_drop"],
+                restore["markers_back"]),
             "", None, "all; none; all", restore["before_back"] == restore["before"]
             and restore["after_drop_back"] == 0 and restore["markers_back"] == 1000),
         row("restore.yml into the stack (%.2f GiB, to a point): seconds from its start to the first write the"

@@ -257,3 +257,59 @@ def test_binary_logs_no_kept_backup_needs_are_pruned_but_the_newest(tmp_path):
     # Even a backup past everything archived leaves the newest file.
     archive.prune(backup.gtid_state("0-2-99"))
     assert [p.name for p in sorted(tmp_path.glob("*/binlog.*"))] == ["binlog.000008"]
+
+
+# ------------------------------------------------------------- a point in time
+def runner_with(tmp_path, snapshots):
+    """A backup program whose repository lists ``snapshots`` (time, GTID,
+    end) and whose archive is empty."""
+    runner = object.__new__(backup.Runner)
+    runner.config = {"archive": {"dir": str(tmp_path)}, "sources": []}
+    listed = [{"id": "%064d" % n, "short_id": "%08d" % n, "time": when,
+               "tags": ["full", backup.gtid_tag(gtid), "end=%d" % end]}
+              for n, (when, gtid, end) in enumerate(snapshots)]
+    runner.snapshots = lambda tag: listed
+    return runner
+
+
+# Two backups: one complete at 1000 (GTID 0-1-10), one at 2000 (0-1-20).
+TWO = [("1970-01-01T00:15:00Z", "0-1-10", 1000), ("1970-01-01T00:31:00Z", "0-1-20", 2000)]
+
+
+def test_a_time_is_reached_from_the_newest_backup_complete_before_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(backup, "_local_time", float)
+    runner = runner_with(tmp_path, TWO)
+    assert runner.point_in_time("1500")[0]["short_id"] == "00000000"
+    assert runner.point_in_time("2000")[0]["short_id"] == "00000001"
+    with pytest.raises(backup.BackupError, match="999 is before the oldest backup was complete"):
+        runner.point_in_time("999")
+
+
+def test_a_time_in_the_future_is_refused(tmp_path):
+    with pytest.raises(backup.BackupError, match="2999-01-01 00:00:00 is in the future"):
+        runner_with(tmp_path, TWO).point_in_time("2999-01-01 00:00:00")
+
+
+def test_what_is_neither_a_gtid_nor_a_time_is_refused(tmp_path):
+    with pytest.raises(backup.BackupError, match="'yesterday' is neither 'latest', a GTID position nor a time"):
+        runner_with(tmp_path, TWO).point_in_time("yesterday")
+
+
+def test_a_gtid_is_reached_from_the_newest_backup_at_or_before_it(tmp_path):
+    runner = runner_with(tmp_path, TWO)
+    snapshot, plan, reached = runner.point_in_time("0-1-20")
+    assert (snapshot["short_id"], plan, reached) == ("00000001", [], "0-1-20")
+    with pytest.raises(backup.BackupError, match="GTID 0-1-5 is before the oldest backup"):
+        runner.point_in_time("0-1-5")
+    # Past the newest backup the (empty) archive must reach it.
+    with pytest.raises(backup.BackupError, match="The archive ends at GTID 0-1-20, before 0-1-25"):
+        runner.point_in_time("0-1-25")
+
+
+def test_latest_is_the_newest_backup_and_the_whole_archive(tmp_path):
+    archive_with(tmp_path, [("0001-db1", "0-1-18", {"binlog.000003": (
+        "0-1-18", [(2100, 0, 1, 19), (2200, 0, 1, 20), (2300, 0, 1, 21)])})])
+    snapshot, plan, reached = runner_with(tmp_path, TWO).point_in_time("latest")
+    assert (snapshot["short_id"], reached, len(plan)) == ("00000001", "0-1-21", 1)
+    # Only the transaction after the backup is replayed.
+    assert backup.gtid_text(plan[0][1]) == "0-1-20"
