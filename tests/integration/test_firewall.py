@@ -44,7 +44,8 @@ def allowed(source: str, target: str, port: int) -> bool:
     if target in WEB and port == 80:
         return source in LBS + MONITORS
     if target in DBS and port == 3306:
-        return source in WEB + DBS + MONITORS
+        # The backup hosts' binary-log archive reads the primary's binary log.
+        return source in WEB + DBS + MONITORS + BACKUPS
     if target in MONITORS and port in (PROMETHEUS, ALERTMANAGER):
         return source in [CONTROLLER] + MONITORS
     return False
