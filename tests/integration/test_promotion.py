@@ -105,11 +105,13 @@ def test_the_binary_log_archive_follows_the_new_primary_without_a_gap(failover):
     """The backup host's archive moves to the promoted replica (not to the
     old primary, back and writable beside it) and goes on from where it was:
     every transaction of the failover is archived, none is missing."""
-    reached = int(sql(FIRST, "SELECT @@gtid_binlog_pos").split("-")[2])
+    # The replica promoted (the drill names it once the promotion chose).
+    promoted = DRILL.candidate
+    reached = int(sql(promoted, "SELECT @@gtid_binlog_pos").split("-")[2])
 
     def archived() -> str:
         return LAB.sh(group("backup")[0], "webstack-backup list")
-    wait_until(lambda: any(line.startswith("binary logs of %s " % FIRST) and " to " in line
+    wait_until(lambda: any(line.startswith("binary logs of %s " % promoted) and " to " in line
                            and int(line.split(" to ")[1].split()[0].split("-")[2]) >= reached
                            for line in archived().splitlines()),
                60, 2, "the new primary's writes in the archive")
