@@ -29,6 +29,8 @@ GIB = 1024 ** 3
 # written in batches until the table holds this much.
 BULK_GIB = 1.05
 BATCH_ROWS = 50000
+# Share of the bulk table's rows changed before the incremental backup.
+CHANGED = 0.05
 WRITE_RATE = 20
 HOME = "/var/lib/webstack-backup"
 
@@ -64,6 +66,22 @@ def full_backup(lab, backup: str) -> dict:
     started = time.time()
     lab.sh(backup, "systemctl start webstack-backup.service", timeout=3600)
     state = json.loads(lab.sh(backup, "cat %s/state.json" % HOME))["backups"]["full"]
+    return dict(state, wall=round(time.time() - started, 1))
+
+
+def incremental_backup(lab, primary: str, replicas: list[str], backup: str) -> dict:
+    """CHANGED of the bulk table's rows rewritten (the first ones: their pages
+    only), replicated, then an incremental backup started by its unit; the
+    state it records."""
+    rows = int(_sql(lab, primary, "SELECT COUNT(*) FROM bench_bulk.pad"))
+    _sql(lab, primary, "UPDATE bench_bulk.pad SET pad = RANDOM_BYTES(1000) WHERE id <= %d" % int(rows * CHANGED))
+    position = _sql(lab, primary, "SELECT @@gtid_binlog_pos")
+    for replica in replicas:
+        if _sql(lab, replica, "SELECT MASTER_GTID_WAIT('%s', 1800)" % position) != "0":
+            raise LabError("%s did not catch up with the changed rows" % replica)
+    started = time.time()
+    lab.sh(backup, "systemctl start webstack-backup-incremental.service", timeout=3600)
+    state = json.loads(lab.sh(backup, "cat %s/state.json" % HOME))["backups"]["incremental"]
     return dict(state, wall=round(time.time() - started, 1))
 
 
@@ -207,6 +225,8 @@ def backups(lab, args) -> dict:
         result["database_bytes"] = write_bulk(lab, primary, replicas)
         log("backups: a full backup")
         result["full"] = full_backup(lab, backup)
+        log("backups: an incremental backup after %d %% of the rows changed" % (CHANGED * 100))
+        result["incremental"] = incremental_backup(lab, primary, replicas, backup)
         log("backups: a logical dump (the baseline)")
         result["dump"] = logical_dump(lab, replicas[0])
         exempt = baselines.client_exempt(lab)
@@ -240,6 +260,11 @@ def backups(lab, args) -> dict:
             ratio(full["last_duration"], dump["seconds"])),
         row("full backup: bytes kept per GiB of database (restic, compressed and deduplicated; baseline gzip -1)",
             "%.2f GiB" % (full["last_added"] / GIB / gib), "%.2f GiB" % (dump["size"] / GIB / gib)),
+        row("incremental backup after %d %% of the rows were rewritten: seconds, bytes read from the replica, bytes"
+            " added to the repository" % (CHANGED * 100),
+            "%.1f s; %.3f GiB; %.3f GiB" % (result["incremental"]["last_duration"],
+                                            result["incremental"]["last_size"] / GIB,
+                                            result["incremental"]["last_added"] / GIB)),
         row("a second full backup of the same data (under load): bytes it added to the repository (restic"
             " deduplicates what the first holds), and seconds per GiB",
             "%.3f GiB; %.1f s" % (result["full_under_load"]["last_added"] / GIB,

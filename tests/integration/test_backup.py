@@ -27,6 +27,8 @@ BACKUP = group("backup")[0]
 HOME = "/var/lib/webstack-backup"
 REPOSITORY = variables(BACKUP).get("backup_repository", HOME + "/repository")
 MARKERS = 200
+# Rows added between the full backup and the incremental one.
+ADDED = 20
 SCHEMA = "alx_backup_test"
 
 
@@ -42,8 +44,9 @@ def state() -> dict:
 @pytest.fixture(scope="module")
 def written():
     """Rows of random tokens written on the primary and replicated everywhere,
-    then one full backup and one restore drill run by their systemd units;
-    the table is dropped afterwards (the drop replicates)."""
+    one full backup, then some rows changed and some added, one incremental
+    backup and one restore drill, each run by its systemd unit; the table is
+    dropped afterwards (the drop replicates)."""
     tokens = [secrets.token_hex(16) for _number in range(MARKERS)]
     sql(PRIMARY, "CREATE DATABASE IF NOT EXISTS %s; CREATE OR REPLACE TABLE %s.marker "
         "(id INT PRIMARY KEY, token CHAR(32) NOT NULL) ENGINE=InnoDB" % (SCHEMA, SCHEMA))
@@ -52,11 +55,18 @@ def written():
     written_at = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
     for replica in REPLICAS:
         assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % written_at).strip() == "0", replica
-    checksum = sql(PRIMARY, "CHECKSUM TABLE %s.marker EXTENDED" % SCHEMA).split()[1]
     backup = host(BACKUP).run("systemctl start webstack-backup.service")
+    full_after = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
+    sql(PRIMARY, "UPDATE %s.marker SET token = REVERSE(token) WHERE id %% 2 = 0; INSERT INTO %s.marker VALUES %s" % (
+        SCHEMA, SCHEMA, ", ".join("(%d, '%s')" % (1000 + n, secrets.token_hex(16)) for n in range(ADDED))))
+    changed_at = sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()
+    for replica in REPLICAS:
+        assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % changed_at).strip() == "0", replica
+    incremental = host(BACKUP).run("systemctl start webstack-backup-incremental.service")
     drill = host(BACKUP).run("systemctl start webstack-backup-drill.service")
     try:
-        yield {"tokens": tokens, "gtid": written_at, "checksum": checksum, "backup": backup, "drill": drill,
+        yield {"tokens": tokens, "gtid": written_at, "full_after": full_after, "changed_at": changed_at,
+               "backup": backup, "incremental": incremental, "drill": drill,
                "primary_after": sql(PRIMARY, "SELECT @@gtid_binlog_pos").strip()}
     finally:
         sql(PRIMARY, "DROP DATABASE IF EXISTS %s" % SCHEMA)
@@ -69,7 +79,7 @@ def test_a_full_backup_comes_from_a_replica_and_holds_every_write_before_it(writ
     assert full["last_source"] in REPLICAS
     assert full["last_attempt_success"] is True
     # Its GTID is the primary's: at or after the rows, not after the primary.
-    assert gtid_seq(written["gtid"]) <= gtid_seq(full["last_gtid"]) <= gtid_seq(written["primary_after"])
+    assert gtid_seq(written["gtid"]) <= gtid_seq(full["last_gtid"]) <= gtid_seq(written["full_after"])
     # The snapshot in the repository carries that GTID and its source.
     snapshots = json.loads(host(BACKUP).check_output(
         "runuser -u webstack-backup -- env RESTIC_REPOSITORY=%s RESTIC_PASSWORD_FILE=/etc/webstack-backup/"
@@ -86,13 +96,30 @@ def test_a_full_backup_comes_from_a_replica_and_holds_every_write_before_it(writ
     assert full["copy_snapshots"] == full["snapshots"] == len(snapshots)
 
 
-def test_the_restore_drill_brings_back_every_row_with_the_primarys_checksum(written):
+def test_an_incremental_backup_holds_the_changes_since_the_full_one_from_the_same_replica(written):
+    assert written["incremental"].rc == 0, host(BACKUP).check_output(
+        "journalctl -u webstack-backup-incremental -n 20 --no-pager")
+    backups = state()["backups"]
+    full, incremental = backups["full"], backups["incremental"]
+    # From the server the full backup came from (its pages, its LSNs).
+    assert incremental["last_source"] == full["last_source"]
+    assert gtid_seq(written["changed_at"]) <= gtid_seq(incremental["last_gtid"]) <= gtid_seq(written["primary_after"])
+    # Only the changed pages: far less than the whole database.
+    assert 0 < incremental["last_size"] < full["last_size"] / 2, (incremental, full)
+    listed = host(BACKUP).check_output("webstack-backup list")
+    assert "%s  " % incremental["last_snapshot"] in listed
+    assert "incremental after " in listed
+
+
+def test_the_restore_drill_brings_back_every_row_as_a_replica_has_it(written):
     assert written["drill"].rc == 0, host(BACKUP).check_output("journalctl -u webstack-backup-drill -n 20 --no-pager")
     report = json.loads(host(BACKUP).check_output("cat %s/drill.json" % HOME))
-    assert report["gtid"] == state()["backups"]["full"]["last_gtid"]
-    table = report["tables"]["%s.marker" % SCHEMA]
-    assert table["rows"] == MARKERS
-    assert table["checksum"] == written["checksum"]
+    # The incremental on its full backup, and the archive on both, compared
+    # with a replica at the same GTID: nothing differs.
+    assert report["snapshot"] == state()["backups"]["incremental"]["last_snapshot"]
+    assert report["compared_with"] in REPLICAS + [PRIMARY]
+    assert report["differences"] == []
+    assert report["tables"]["%s.marker" % SCHEMA]["rows"] == MARKERS + ADDED
     # The application's tables were checked and counted too.
     assert any(name.startswith(variables(PRIMARY).get("mysql_app_database", "app") + ".") for name in report["tables"])
     # The scratch server is gone and its files with it.
@@ -109,6 +136,26 @@ def archived_to(name: str = "") -> int:
         if line.startswith("binary logs of %s" % name) and " to " in line:
             reached = max(reached, gtid_seq(line.split(" to ")[1].split()[0]))
     return reached
+
+
+def test_the_restore_drill_fails_when_the_restored_rows_differ_from_the_servers(written):
+    """A row only the replicas have (written outside the binary log, as a
+    lost write or a corrupted copy would look): the backup no longer matches
+    them, and the drill says so and fails."""
+    extra = "INSERT INTO %s.marker VALUES (999, 'only-on-the-replicas')" % SCHEMA
+    for replica in REPLICAS:
+        sql(replica, "SET SESSION sql_log_bin = 0; " + extra)
+    try:
+        failed = host(BACKUP).run("systemctl start webstack-backup-drill.service")
+        assert failed.rc != 0
+        journal = host(BACKUP).check_output("journalctl -u webstack-backup-drill -n 5 --no-pager")
+        assert "differs from" in journal and "%s.marker has %d rows" % (SCHEMA, MARKERS + ADDED) in journal, journal
+        assert state()["drill"]["success"] is False
+    finally:
+        for replica in REPLICAS:
+            sql(replica, "SET SESSION sql_log_bin = 0; DELETE FROM %s.marker WHERE id = 999" % SCHEMA)
+    assert host(BACKUP).run("systemctl start webstack-backup-drill.service").rc == 0
+    assert state()["drill"]["success"] is True
 
 
 def test_the_binary_log_archive_holds_every_write_within_seconds(written):
@@ -160,10 +207,12 @@ def test_the_backup_and_drill_results_reach_prometheus(written):
             '{__name__=~"alx_backup_last_attempt_success|alx_backup_drill_success|alx_backup_drill_rows'
             '|alx_backup_binlog_archive_up",'
             'instance="%s"}' % BACKUP)}
-    wait_until(lambda: values().get("alx_backup_drill_rows", 0) >= MARKERS, 60, 2, "the drill's metrics scraped")
+    # The drill that failed on purpose just before is followed by a good one:
+    # Prometheus sees the good one once it has scraped again.
+    wait_until(lambda: values().get("alx_backup_drill_rows", 0) >= MARKERS + ADDED
+               and values().get("alx_backup_drill_success") == 1, 60, 2, "the drill's metrics scraped")
     found = values()
     assert found["alx_backup_last_attempt_success"] == 1
-    assert found["alx_backup_drill_success"] == 1
     assert found["alx_backup_binlog_archive_up"] == 1
 
 
@@ -209,8 +258,8 @@ def present(name: str, ids: list[int]) -> set[int]:
 
 @pytest.mark.drill
 def test_deleted_rows_come_back_into_the_stack_as_they_were_the_second_before():
-    """The 3 a.m. case: rows written, the nightly backup, more rows, then a
-    mistaken DELETE that every replica applies. restore.yml to the second
+    """The 3 a.m. case: rows written, the nightly backup, more rows, an
+    incremental backup, more rows, then a mistaken DELETE that every replica applies. restore.yml to the second
     before the DELETE brings back every row written before it, from the
     backup and the binary-log archive, on every server; the DELETE is not
     replayed, the old data is kept on the primary, and the stack writes and
@@ -221,6 +270,10 @@ def test_deleted_rows_come_back_into_the_stack_as_they_were_the_second_before():
         assert sql(replica, "SELECT MASTER_GTID_WAIT('%s', 30)" % position).strip() == "0", replica
     assert host(BACKUP).run("systemctl start webstack-backup.service").rc == 0
     after = [post("after-backup-%d" % n) for n in range(5)]
+    # An incremental backup after them: the restore applies it on the full
+    # backup, then replays the archive up to the moment.
+    assert host(BACKUP).run("systemctl start webstack-backup-incremental.service").rc == 0
+    after += [post("after-incremental-%d" % n) for n in range(5)]
     # The moment of the mistake, on the backup host's clock, a second after
     # the last good write.
     time.sleep(1.1)

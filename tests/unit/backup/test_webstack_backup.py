@@ -53,6 +53,53 @@ def test_a_backup_counts_only_when_mariabackup_ends_with_completed_ok(log, ok):
     assert backup.completed_ok(log) is ok
 
 
+# What the backup stream prints after mariabackup's log: the checkpoints.
+CHECKPOINTS = """backup_type = incremental
+from_lsn = 46843
+to_lsn = 47215
+last_lsn = 47224
+"""
+
+
+def test_the_lsn_the_next_incremental_starts_from_is_read_after_the_log():
+    assert backup.to_lsn(LOG + CHECKPOINTS) == "47215"
+    assert backup.to_lsn(LOG) == ""
+    # The log still counts as complete with the checkpoints after it.
+    assert backup.completed_ok(backup._CHECKPOINTS.sub("", LOG + CHECKPOINTS))
+    assert not backup.completed_ok(backup._CHECKPOINTS.sub("", "[00] Error\n" + CHECKPOINTS))
+
+
+def snapshot(name, *tags):
+    return {"id": name * 32, "short_id": name * 4, "time": "2026-12-07T01:00:00Z", "tags": ["backup=" + name, *tags]}
+
+
+FULL = snapshot("f1", "full")
+INC1 = snapshot("i1", "incremental", "parent=f1", "base=f1")
+INC2 = snapshot("i2", "incremental", "parent=i1", "base=f1")
+
+
+def test_an_incremental_is_restored_on_the_backups_before_it_from_the_full_one():
+    assert backup.chain(INC2, [INC2, FULL, INC1]) == [FULL, INC1, INC2]
+    assert backup.chain(FULL, [FULL, INC1]) == [FULL]
+
+
+def test_an_incremental_whose_parent_is_gone_is_refused():
+    with pytest.raises(backup.BackupError, match=r"Incremental backup i2i2i2i2 lacks the backup it was taken after \(i1\)"):
+        backup.chain(INC2, [FULL, INC2])
+
+
+def test_backups_are_chained_by_name_whatever_their_ids():
+    # restic gives a snapshot a new id when it is tagged or copied.
+    copies = [dict(FULL, id="c" * 64), dict(INC1, id="d" * 64)]
+    assert backup.chain(copies[1], copies) == copies
+    assert backup.orphans(copies) == []
+
+
+def test_incrementals_go_with_their_full_backup():
+    assert backup.orphans([FULL, INC1, INC2]) == []
+    assert backup.orphans([INC1, INC2, snapshot("f2", "full")]) == [INC1, INC2]
+
+
 @pytest.mark.parametrize("gtid", ["0-1-5", "0-2887667743-45", "0-1-5,1-2-3,7-7-7"])
 def test_a_gtid_survives_restics_tags(gtid):
     # restic splits --tag values at commas.
@@ -268,7 +315,7 @@ def runner_with(tmp_path, snapshots):
     listed = [{"id": "%064d" % n, "short_id": "%08d" % n, "time": when,
                "tags": ["full", backup.gtid_tag(gtid), "end=%d" % end]}
               for n, (when, gtid, end) in enumerate(snapshots)]
-    runner.snapshots = lambda tag: listed
+    runner.snapshots = lambda *tags, env=None: listed
     return runner
 
 
