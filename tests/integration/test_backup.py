@@ -138,6 +138,7 @@ def archived_to(name: str = "") -> int:
     return reached
 
 
+@pytest.mark.drill
 def test_the_restore_drill_fails_when_the_restored_rows_differ_from_the_servers(written):
     """A row only the replicas have (written outside the binary log, as a
     lost write or a corrupted copy would look): the backup no longer matches
@@ -172,6 +173,19 @@ def test_the_binary_log_archive_holds_every_write_within_seconds(written):
     threads = sql(PRIMARY, "SELECT COUNT(*) FROM information_schema.processlist WHERE command = 'Binlog Dump' "
                   "AND host LIKE '%s:%%'" % LAB.address(BACKUP))
     assert threads.strip() == "1"
+
+
+def test_the_archive_is_kept_encrypted_in_the_repository_and_its_copy(written):
+    """After each backup the archive's files go into the repository too, and
+    with the backups into the copy: the last seconds survive the backup host."""
+    restic = ("runuser -u webstack-backup -- env RESTIC_REPOSITORY=%s RESTIC_PASSWORD_FILE=/etc/webstack-backup/"
+              "repository.password RESTIC_CACHE_DIR=%s/cache restic ")
+    for repository in (REPOSITORY, variables(BACKUP)["backup_copy_repository"]):
+        # The newest copy of the archive only (each holds all of it).
+        kept = json.loads(host(BACKUP).check_output(restic % (repository, HOME) + "snapshots --json --tag binlogs"))
+        assert len(kept) == 1, (repository, kept)
+        files = host(BACKUP).check_output(restic % (repository, HOME) + "ls latest --tag binlogs")
+        assert "/binlog.0" in files and "archive.json" in files, files
 
 
 def test_the_repository_is_encrypted_and_readable_only_with_its_password(written):
