@@ -39,8 +39,17 @@ def gtid_highest(positions):
     return ",".join("%d-%d-%d" % (domain, server_id, seq) for domain, (server_id, seq) in sorted(best.items()))
 
 
+def gtid_state_at(state, position):
+    state = _checked(replication.parse_mariadb_gtids, str(state or ""))
+    for (domain, server_id), seq in _checked(replication.parse_mariadb_gtids, str(position or "")).items():
+        state = dict((key, last) for key, last in state.items() if key[0] != domain or last < seq)
+        state[(domain, server_id)] = seq
+    return ",".join("%d-%d-%d" % (domain, server_id, seq) for (domain, server_id), seq in sorted(state.items()))
+
+
 class FilterModule:
     """alx.webstack's GTID filters."""
 
     def filters(self):
-        return {"gtid_covers": gtid_covers, "gtid_most_advanced": gtid_most_advanced, "gtid_highest": gtid_highest}
+        return {"gtid_covers": gtid_covers, "gtid_most_advanced": gtid_most_advanced, "gtid_highest": gtid_highest,
+                "gtid_state_at": gtid_state_at}

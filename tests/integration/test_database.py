@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import threading
 import time
 
 import pytest
@@ -279,12 +280,28 @@ def test_burst_of_concurrent_writes_is_applied_in_parallel_and_matches():
 
 @pytest.mark.drill
 def test_wiped_replica_is_seeded_again_and_matches_the_primary(records):
+    """Seeded while the primary takes writes: those after the dump reach the
+    replica by replication, and it matches the primary."""
     for n in range(50):
         sql(PRIMARY, "INSERT INTO %s (note) VALUES ('before-wipe-%d')" % (records, n))
     host(REPLICA).check_output("systemctl stop mariadb && rm -rf /var/lib/mysql/* && test -z \"$(ls -A /var/lib/mysql)\"")
-    done = site("--tags", "database")
+    stop = threading.Event()
+
+    def write():
+        while not stop.wait(0.2):
+            sql(PRIMARY, "INSERT INTO %s (note) VALUES ('during-seed')" % records)
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        done = site("--tags", "database")
+    finally:
+        stop.set()
+        writer.join()
     assert recap(done.stdout)[REPLICA] > 0
+    assert int(sql(PRIMARY, "SELECT COUNT(*) FROM %s WHERE note = 'during-seed'" % records)) > 10
     wait_healthy()
+    position = sql(PRIMARY, "SELECT @@gtid_binlog_pos")
+    assert sql(REPLICA, "SELECT MASTER_GTID_WAIT('%s', 30)" % position) == "0"
     assert checksums(REPLICA) == checksums(PRIMARY)
     # Users came with the seed: the replica can serve the application.
     assert sql(REPLICA, "SELECT COUNT(*) FROM mysql.user WHERE User = '%s'" % settings()["mysql_app_user"]) != "0"

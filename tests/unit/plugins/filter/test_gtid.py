@@ -45,3 +45,16 @@ def test_the_highest_position_of_what_is_not_a_gtid_is_a_clear_error(value):
 def test_the_highest_position_wants_a_list():
     with pytest.raises(AnsibleFilterError, match="list of MariaDB GTID positions"):
         gtid.gtid_highest("0-1-1")
+
+
+def test_the_state_at_a_position_keeps_the_older_servers_and_drops_what_followed():
+    # A dump at 0-32-50 while the primary (32) went on to 56.
+    assert gtid.gtid_state_at("0-31-40,0-32-56,1-31-7", "0-32-50") == "0-31-40,0-32-50,1-31-7"
+    # Nothing newer: the position's own GTID is added where the state lacked it.
+    assert gtid.gtid_state_at("0-31-40", "0-32-45") == "0-31-40,0-32-45"
+    assert gtid.gtid_state_at("", "") == ""
+
+
+def test_the_state_at_what_is_not_a_gtid_is_a_clear_error():
+    with pytest.raises(AnsibleFilterError, match="not a GTID"):
+        gtid.gtid_state_at("0-31-40", "0-1")
