@@ -155,6 +155,17 @@ def test_metrics_show_what_is_known_and_nothing_else():
         assert sum(line.startswith("# HELP %s " % name) for line in lines) == 1
 
 
+def test_metrics_leave_out_a_kind_no_longer_scheduled():
+    state = {"backups": {kind: {"last_success": 1700000000, "last_attempt_success": True}
+                         for kind in ("full", "incremental")}}
+    assert 'alx_backup_last_success_timestamp_seconds{kind="incremental"} 1700000000' in \
+        backup.render_metrics(state).splitlines()
+    # Incrementals turned off: their last time would otherwise age into BackupTooOld.
+    lines = backup.render_metrics(state, kinds=["full"]).splitlines()
+    assert 'alx_backup_last_success_timestamp_seconds{kind="full"} 1700000000' in lines
+    assert not [line for line in lines if 'kind="incremental"' in line]
+
+
 def test_the_repositorys_environment_file_is_read_as_name_value_lines(tmp_path):
     env = tmp_path / "repository.env"
     env.write_text("# restic's environment\nAWS_ACCESS_KEY_ID=abc\n\nAWS_SECRET_ACCESS_KEY=x=y\n")
