@@ -126,18 +126,24 @@ def test_stats_and_metrics_need_credentials_and_tls_on_the_balancers_own_address
     assert host(LBS[0]).run("curl -sS -k -m 3 https://%s:8404/healthz" % VIPS[0]).rc != 0
 
 
+FLOOD_THREADS = 8
+
+
 def test_a_flood_from_one_source_gets_429_and_costs_another_source_nothing():
     monitor = group("monitoring")[0]
     limit = int(variables(LBS[0]).get("haproxy_rate_limit_requests", 1000))
     probe = Probe(LAB, "https://%s/" % VIPS[0], rate=10, duration=20, insecure=True).start()
     time.sleep(2)
-    counts = flood(LAB, monitor, VIPS[0], seconds=15, path="/static/index.html")
+    counts = flood(LAB, monitor, VIPS[0], seconds=15, path="/static/index.html", threads=FLOOD_THREADS)
     report = probe.result()
     # The source's budget is shared: its blackbox exporter probes the VIPs every few seconds, so the flood
     # gets the limit less those probes, and never more than the limit and one: HAProxy tests the rate
-    # before it counts the request (`sc0_http_req_rate gt N`), so the request that reaches N is served
-    # (1001 of 1000 seen once with no probe in the window).
-    assert counts.get("429", 0) > 0 and limit - 50 <= counts.get("200", 0) <= limit + 1, counts
+    # before it counts the request (`sc0_http_req_rate gt N`), so the requests in flight when the
+    # count reaches N are served too: one with the flood alone (1001 of 1000 seen once), up to 13
+    # on a busy machine (1013, with HAProxy's threads slowed by another lab beside it). The bound
+    # allows twice the flood's connections.
+    in_flight = 2 * FLOOD_THREADS
+    assert counts.get("429", 0) > 0 and limit - 50 <= counts.get("200", 0) <= limit + in_flight, counts
     assert report["failed"] == 0 and report["ok"] > 150, report["failures"][:5]
     refused = LAB.curl("https://%s/static/index.html" % VIPS[0], "-D", "-", "-o", "/dev/null", source=monitor)
     assert refused.startswith("HTTP/2 429") or refused.startswith("HTTP/1.1 429"), refused
