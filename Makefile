@@ -34,9 +34,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # One place for Molecule's record of the scenario, whichever target runs it
 # (`make lab` drops it and lets Docker's state decide).
-# (A second lab's engine gives it a record of its own: lab-engine.sh.)
-MOLECULE_EPHEMERAL_DIRECTORY ?= $(CURDIR)/.cache/molecule/default
-export MOLECULE_EPHEMERAL_DIRECTORY
+export MOLECULE_EPHEMERAL_DIRECTORY := $(CURDIR)/.cache/molecule/default
 # Debian releases the Molecule scenario runs on in `make test`, and those of
 # them on which it also runs the long operator drills (tests marked `drill`:
 # whole-stack runs with another inventory, playbook runs under load, faults
@@ -198,10 +196,8 @@ molecule: venv docker sslyze
 # The first release's lab is set up (created, prepared, converged and run
 # again for idempotence: nothing there is timed) while lint, unit, rules and
 # compat run, and the other releases' images are built where missing; their
-# logs follow. Then its verify runs while each other release's whole sequence
-# runs in a Docker engine of its own (molecule/resources/lab-engine.sh: the
-# same names and addresses in another network namespace); their logs follow,
-# each line with the time it was written.
+# logs follow. Then its verify runs alone, and the other releases' whole
+# sequence after it.
 # Called through a variable of its own, so that `make -n test` prints the line
 # that starts the lab instead of running it.
 SUBMAKE = $(MAKE)
@@ -228,22 +224,7 @@ test: venv docker sslyze
 	  echo "=== Molecule on Debian $(FIRST_DEBIAN): setup (beside the checks above)"; \
 	  cat .cache/lab-setup.log; \
 	  if [ $$status -ne 0 ]; then molecule destroy; exit $$status; fi
-	status=0; others=; \
-	  for v in $(OTHER_DEBIAN); do \
-	    { bash molecule/resources/lab-engine.sh start deb$$v $(IMAGE_REPO):$$v && \
-	      bash molecule/resources/lab-engine.sh run deb$$v \
-	        $(MAKE) --no-print-directory molecule DEBIAN_VERSIONS=$$v; } 2>&1 \
-	      | while IFS= read -r line; do printf '[%(%H:%M:%S)T] %s\n' -1 "$$line"; done \
-	      > .cache/lab-$$v.log & others="$$others $$!"; \
-	  done; \
-	  $(MAKE) --no-print-directory molecule DEBIAN_VERSIONS=$(FIRST_DEBIAN) LAB_SET_UP=$(FIRST_DEBIAN) || status=$$?; \
-	  for pid in $$others; do wait $$pid || status=$$?; done; \
-	  for v in $(OTHER_DEBIAN); do \
-	    echo "=== Molecule on Debian $$v, in a second engine (beside Debian $(FIRST_DEBIAN)'s verify)"; \
-	    cat .cache/lab-$$v.log; \
-	    bash molecule/resources/lab-engine.sh stop deb$$v; \
-	  done; \
-	  exit $$status
+	$(MAKE) --no-print-directory molecule LAB_SET_UP=$(FIRST_DEBIAN)
 
 test-all:
 	$(MAKE) test DRILL_DEBIAN="$(DEBIAN_VERSIONS)" CHECK_DEBIAN="$(DEBIAN_VERSIONS)"

@@ -49,11 +49,9 @@ if ! docker info >/dev/null 2>&1; then
   # With cgroup v1 and real-time group scheduling a container gets real-time
   # CPU time only from a budget Docker holds for them all: the lab gives the
   # balancers a share of it for keepalived (molecule/resources/prepare.yml).
-  # Half of the machine's: the other half is for a second lab's engine
-  # (lab-engine.sh).
   rt_budget=()
   if [ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
-    rt_budget=(--cpu-rt-runtime=450000)
+    rt_budget=(--cpu-rt-runtime=900000)
   fi
   nohup dockerd "${rt_budget[@]}" >/var/log/dockerd.log 2>&1 &
 fi
