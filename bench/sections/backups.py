@@ -32,7 +32,7 @@ BATCH_ROWS = 50000
 # Share of the bulk table's rows changed before the incremental backup.
 CHANGED = 0.05
 WRITE_RATE = 20
-# backup_throttle for the second measurement of the backup's cost: 10 MB/s.
+# backup_throttle for the second measurement of the backup's cost.
 THROTTLE = 1
 HOME = "/var/lib/webstack-backup"
 
