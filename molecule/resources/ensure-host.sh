@@ -49,9 +49,22 @@ if ! docker info >/dev/null 2>&1; then
   # With cgroup v1 and real-time group scheduling a container gets real-time
   # CPU time only from a budget Docker holds for them all: the lab gives the
   # balancers a share of it for keepalived (molecule/resources/prepare.yml).
+  # Docker can hold only what the other cgroups beside its own have not
+  # taken: asking for more makes every container fail to start.
   rt_budget=()
-  if [ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
-    rt_budget=(--cpu-rt-runtime=900000)
+  cpu_root=/sys/fs/cgroup/cpu
+  if [ -f "$cpu_root/cpu.rt_runtime_us" ]; then
+    rt_free=$(cat "$cpu_root/cpu.rt_runtime_us")
+    for taken in "$cpu_root"/*/cpu.rt_runtime_us; do
+      [ -f "$taken" ] && [ "$taken" != "$cpu_root/docker/cpu.rt_runtime_us" ] || continue
+      rt_free=$((rt_free - $(cat "$taken")))
+    done
+    rt_want=$((rt_free < 900000 ? rt_free : 900000))
+    if [ "$rt_want" -gt 0 ]; then
+      rt_budget=(--cpu-rt-runtime="$rt_want")
+    else
+      echo "ensure-host: no real-time CPU budget is free for Docker; keepalived will run without one"
+    fi
   fi
   nohup dockerd "${rt_budget[@]}" >/var/log/dockerd.log 2>&1 &
 fi
