@@ -116,9 +116,10 @@ def rate_during_backup(lab, args, backup: str) -> dict:
     return rate
 
 
-def throttle(lab, chunks: int) -> None:
-    """backup_throttle set on the database servers, through site.yml's backup tier."""
-    playbook(lab.inventory, "playbooks/site.yml", "--tags", "backup", "-e", "backup_throttle=%d" % chunks)
+def throttle(lab, operations: int) -> None:
+    """backup_throttle (mariabackup's I/O operations a second) set on the
+    database servers, through site.yml's backup tier."""
+    playbook(lab.inventory, "playbooks/site.yml", "--tags", "backup", "-e", "backup_throttle=%d" % operations)
 
 
 def _writer(lab) -> Probe:

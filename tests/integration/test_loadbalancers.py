@@ -137,7 +137,7 @@ def test_a_flood_from_one_source_gets_429_and_costs_another_source_nothing():
     counts = flood(LAB, monitor, VIPS[0], seconds=15, path="/static/index.html", threads=FLOOD_THREADS)
     report = probe.result()
     # The source's budget is shared: its blackbox exporter probes the VIPs every few seconds, so the flood
-    # gets the limit less those probes, and never more than the limit and one: HAProxy tests the rate
+    # gets the limit less those probes, and never much more than the limit: HAProxy tests the rate
     # before it counts the request (`sc0_http_req_rate gt N`), so the requests in flight when the
     # count reaches N are served too: one with the flood alone (1001 of 1000 seen once), up to 13
     # on a busy machine (1013, with HAProxy's threads slowed by another lab beside it). The bound
