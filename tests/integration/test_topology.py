@@ -39,6 +39,9 @@ BAD = {
     "short secret": (extra_vars({"haproxy_stats_password": "Xk3-9fQ"}),
                      "would be set up with weak secrets: haproxy_stats_password (7 characters). Each must be at"
                      " least 16 characters"),
+    "database cluster without a fencing decision": (extra_vars({"mysql_cluster_run_without_fencing": False}),
+                                                    "This release does not configure fencing for the database"
+                                                    " cluster: set mysql_cluster_run_without_fencing to true"),
     "address the host lacks": (("-i", inventory_file({"all": {"hosts": {WEB[0]: {"webstack_address": "192.0.2.99"}}}})),
                                "%s's service address 192.0.2.99 (webstack_address) is not an address of that host"
                                % WEB[0]),
