@@ -9,22 +9,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import group, host, variables
+from conftest import LAB, address, group, host, variables
+from labkit import cluster
 from labkit.commands import wait_until
 
 MEMBERS = group("mysql_primary") + group("mysql_replica")
 
 
 def view(name: str) -> dict:
-    """What Pacemaker on one member sees: the online members and whether its
-    partition has quorum."""
-    done = host(name).run("crm_mon --one-shot --output-as=xml")
-    if done.rc != 0:
-        return {"online": [], "quorum": False}
-    return {
-        "online": sorted(re.findall(r'<node name="([^"]+)"[^>]* online="true"', done.stdout)),
-        "quorum": 'with_quorum="true"' in done.stdout,
-    }
+    return cluster.view(LAB, name)
 
 
 def test_every_database_server_is_a_member_of_one_quorate_cluster():
@@ -35,6 +28,8 @@ def test_every_database_server_is_a_member_of_one_quorate_cluster():
         assert re.search(r"cluster_name:\s*%s\s" % re.escape(name), config), config
         # pcs sets knet's encryption up: no member talks in clear.
         assert not re.search(r"crypto_cipher:\s*none", config), config
+        # One link, on the members' service addresses.
+        assert list(cluster.links(LAB, member).values()) == [{m: address(m) for m in MEMBERS}], member
         for unit in ("corosync", "pacemaker", "pcsd"):
             assert host(member).service(unit).is_enabled, (member, unit)
 

@@ -42,6 +42,9 @@ BAD = {
     "database cluster without a fencing decision": (extra_vars({"mysql_cluster_run_without_fencing": False}),
                                                     "This release does not configure fencing for the database"
                                                     " cluster: set mysql_cluster_run_without_fencing to true"),
+    "database server in a cluster of another name": (extra_vars({"mysql_cluster_name": "other"}),
+                                                     "is a member of the cluster webstack-db, not other: remove it"
+                                                     " from that cluster first"),
     "address the host lacks": (("-i", inventory_file({"all": {"hosts": {WEB[0]: {"webstack_address": "192.0.2.99"}}}})),
                                "%s's service address 192.0.2.99 (webstack_address) is not an address of that host"
                                % WEB[0]),

@@ -27,11 +27,12 @@ import os
 import shutil
 import subprocess
 import tarfile
+import time
 
 import pytest
 import yaml
-from conftest import LAB, PROJECT, address, group, host, inventory_file, shown_secrets, site, sql
-from labkit import firewall
+from conftest import LAB, PROJECT, address, group, host, inventory_file, shown_secrets, site, sql, variables
+from labkit import cluster, firewall
 from labkit.commands import recap, run, said, wait_until
 from labkit.secrets import shows_private_key
 
@@ -167,6 +168,8 @@ def backend_network():
 def test_explicit_service_addresses_carry_backends_grants_and_replication_from_the_installed_collection(
         backend_network, stranger):
     chosen = inventory_file({"all": {"hosts": {name: {"webstack_address": a} for name, a in backend_network.items()}}})
+    members = [PRIMARY] + REPLICAS if variables(PRIMARY).get("mysql_cluster_enabled") else []
+    started = time.time()
     try:
         # The monitoring host is not on the backend network: its tier is left
         # as it is.
@@ -200,6 +203,12 @@ def test_explicit_service_addresses_carry_backends_grants_and_replication_from_t
         assert written["written_to"] == PRIMARY
         wait_until(lambda: sql(REPLICAS[0], "SELECT note FROM app.records WHERE id = %d" % written["id"]) == "backend",
                    timeout=20, what="the row on the replica")
+        # The database cluster moved its links to the backend addresses while
+        # it ran, without losing quorum on any member.
+        for member in members:
+            assert list(cluster.links(LAB, member).values()) == [{m: backend_network[m] for m in members}], member
+            assert cluster.view(LAB, member) == {"online": sorted(members), "quorum": True}, member
+            assert not cluster.quorum_losses(LAB, member, started), member
     finally:
         # Back to the lab's addresses while the backend network still exists,
         # unless the lab is removed after the tests.
@@ -212,3 +221,6 @@ def test_explicit_service_addresses_carry_backends_grants_and_replication_from_t
     assert served_by(LAB.vips[0]) == set(WEB)
     for replica in REPLICAS:
         assert "Master_Host: %s" % address(PRIMARY) in host(replica).check_output("mariadb -e 'SHOW SLAVE STATUS\\G'")
+    for member in members:
+        assert list(cluster.links(LAB, member).values()) == [{m: address(m) for m in members}], member
+        assert not cluster.quorum_losses(LAB, member, started), member

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: alx.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a Corosync configuration says: the cluster's name, its members and the
+addresses of each member's links."""
+
+from __future__ import absolute_import, division, print_function
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+
+__metaclass__ = type
+
+_SECTION = re.compile(r"(\w+)\s*\{|\}|^\s*(\w+)\s*:\s*(.*?)\s*$", re.MULTILINE)
+_RING = re.compile(r"ring(\d+)_addr$")
+
+
+def corosync_conf(text):
+    """``text`` (a corosync.conf, or nothing) as ``{"name": cluster_name or "",
+    "nodes": {name: {link number: address}}, "links": {link number: {name:
+    address}}}``: the nodes of the nodelist by their ``name`` (or their first
+    address, where a node has no name), each with its ``ringN_addr``
+    addresses, and the same addresses by link."""
+    if text is None:
+        text = ""
+    if not isinstance(text, (str, bytes)):
+        raise AnsibleFilterError("corosync_conf: expected the text of a corosync.conf, got %r" % (text,))
+    stack, node, name, nodes = [], None, "", {}
+    for match in _SECTION.finditer(to_text(text)):
+        section, key, value = match.groups()
+        if section:
+            stack.append(section)
+            if stack == ["nodelist", "node"]:
+                node = {}
+        elif key is None:
+            if stack == ["nodelist", "node"] and node is not None:
+                addresses = {int(_RING.match(k).group(1)): v for k, v in node.items() if _RING.match(k)}
+                label = node.get("name") or next(iter(addresses.values()), None)
+                if label is None:
+                    raise AnsibleFilterError("corosync_conf: a node of the nodelist has neither a name nor an address")
+                nodes[label] = addresses
+                node = None
+            if not stack:
+                raise AnsibleFilterError("corosync_conf: a closing brace without an opening one")
+            stack.pop()
+        elif stack == ["totem"] and key == "cluster_name":
+            name = value
+        elif stack == ["nodelist", "node"] and node is not None:
+            node[key] = value
+    if stack:
+        raise AnsibleFilterError("corosync_conf: the section %s is not closed" % stack[-1])
+    links = {}
+    for label, addresses in nodes.items():
+        for number, address in addresses.items():
+            links.setdefault(number, {})[label] = address
+    return {"name": name, "nodes": nodes, "links": dict(sorted(links.items()))}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"corosync_conf": corosync_conf}
