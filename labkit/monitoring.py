@@ -155,8 +155,9 @@ class Fault:
 
 def faults(lab: Lab) -> dict[str, Fault]:
     """The faults the monitoring drill knows, on the lab's first replica, web
-    server and balancers."""
+    server and balancers, and its last replica (the database cluster's member)."""
     replica, web = lab.group("mysql_replica")[0], lab.group("webservers")[0]
+    member = lab.group("mysql_replica")[-1]
     first, second = lab.balancers[0], lab.balancers[1]
     backup = (lab.group("backup") or [""])[0]
     key = "/var/lib/webstack-backup/.ssh/id_ed25519"
@@ -181,6 +182,12 @@ def faults(lab: Lab) -> dict[str, Fault]:
                         sh(backup, "mv %s %s.off && systemctl start webstack-backup.service || true" % (key, key)),
                         sh(backup, "mv %s.off %s && systemctl start webstack-backup.service" % (key, key)),
                         [("BackupFailed", {"instance": backup}, "warning")]),
+        # Corosync gone on a database server: the others carry on with quorum
+        # and see it offline; Pacemaker there rejoins once Corosync runs.
+        "cluster_member": Fault("Corosync killed on %s" % member,
+                                sh(member, "systemctl kill --signal=KILL corosync"),
+                                sh(member, "systemctl start corosync pacemaker"),
+                                [("ClusterMemberOffline", {"node": member}, "critical")]),
         "keepalived": Fault("keepalived stopped on %s (HAProxy still serves)" % second,
                             sh(second, "systemctl stop keepalived"), sh(second, "systemctl start keepalived"),
                             [("VIPsOnOneBalancer", {"instance": first}, "warning")]),

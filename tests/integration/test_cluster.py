@@ -1,17 +1,19 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The database servers' cluster (alx.webstack.mysql_cluster): Pacemaker and
-Corosync on every database server, one quorate partition, links encrypted; a
-member that fails leaves the others quorate and comes back by itself into the
-same cluster. (Its refusals are in test_topology.py.)"""
+Corosync on every database server, one quorate partition, links encrypted and
+on the service addresses, Prometheus scraping each member's view. (Its
+refusals are in test_topology.py; a member lost and back, with its alert, in
+test_monitoring.py; its links moving with the service addresses in
+test_whole_runs.py.)"""
 
 from __future__ import annotations
 
 import re
 
-import pytest
 from conftest import LAB, address, group, host, variables
 from labkit import cluster
 from labkit.commands import wait_until
+from labkit.monitoring import Monitoring
 
 MEMBERS = group("mysql_primary") + group("mysql_replica")
 
@@ -34,16 +36,12 @@ def test_every_database_server_is_a_member_of_one_quorate_cluster():
             assert host(member).service(unit).is_enabled, (member, unit)
 
 
-@pytest.mark.drill
-def test_a_member_that_fails_leaves_the_others_quorate_and_rejoins():
-    lost, others = MEMBERS[-1], MEMBERS[:-1]
-    host(lost).run("systemctl kill --signal=KILL corosync")
-    try:
-        for member in others:
-            wait_until(lambda m=member: view(m) == {"online": sorted(others), "quorum": True},
-                       timeout=60, what="%s's partition without %s" % (member, lost))
-    finally:
-        host(lost).run("systemctl start corosync pacemaker")
-    for member in MEMBERS:
-        wait_until(lambda m=member: view(m) == {"online": sorted(MEMBERS), "quorum": True},
-                   timeout=120, what="%s back in the cluster, seen from %s" % (lost, member))
+def test_prometheus_sees_the_cluster_as_each_member_does():
+    monitoring = Monitoring(LAB)
+
+    def shown(query: str) -> set[tuple[str, ...]]:
+        return {(r["metric"]["instance"], r["metric"].get("node", "")) for r in monitoring.api("query", query=query)["result"]}
+    wait_until(lambda: shown('ha_cluster_corosync_quorate{job="hacluster"} == 1') == {(m, "") for m in MEMBERS},
+               timeout=60, what="every member quorate in Prometheus")
+    assert shown('ha_cluster_pacemaker_nodes{job="hacluster",type="member",status="online"} == 1') == {
+        (seen_by, m) for seen_by in MEMBERS for m in MEMBERS}

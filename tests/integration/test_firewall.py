@@ -20,13 +20,16 @@ MONITORS = group("monitoring")
 BACKUPS = group("backup")
 STACK = LBS + WEB + DBS + MONITORS + [name for name in BACKUPS if name not in MONITORS]
 ADMIN_PORT = int(variables(LBS[0]).get("haproxy_admin_port", 8404))
-# The exporters (node, mysqld, nginx) and the monitoring host's Prometheus and
-# Alertmanager, at the monitoring role's defaults.
-NODE, MYSQLD, NGINX, PROMETHEUS, ALERTMANAGER = 9100, 9104, 9113, 9090, 9093
+# The exporters (node, mysqld, nginx, the database cluster's) and the
+# monitoring host's Prometheus and Alertmanager, at the monitoring role's
+# defaults; the database cluster's pcsd, where the cluster is on.
+NODE, MYSQLD, NGINX, HACLUSTER, PROMETHEUS, ALERTMANAGER = 9100, 9104, 9113, 9664, 9090, 9093
+PCSD = 2224
+CLUSTER = bool(variables(DBS[0]).get("mysql_cluster_enabled"))
 # Every port the stack could expose: SSH, the site, the admin port, the
-# database, nginx's stub_status (loopback only), monitoring's, and a port
-# nothing uses.
-PORTS = [22, 80, 443, ADMIN_PORT, 3306, 8081, NODE, MYSQLD, NGINX, PROMETHEUS, ALERTMANAGER, 9999]
+# database, nginx's stub_status (loopback only), monitoring's, the database
+# cluster's, and a port nothing uses.
+PORTS = [22, 80, 443, ADMIN_PORT, 3306, 8081, NODE, MYSQLD, NGINX, HACLUSTER, PCSD, PROMETHEUS, ALERTMANAGER, 9999]
 CONTROLLER = "controller"  # this machine, in firewall_admin_networks
 
 
@@ -39,6 +42,8 @@ def allowed(source: str, target: str, port: int) -> bool:
         return port in (80, 443)
     if port == NODE or (port == MYSQLD and target in DBS) or (port == NGINX and target in WEB):
         return source in MONITORS
+    if target in DBS and CLUSTER and port in (HACLUSTER, PCSD):
+        return source in (MONITORS if port == HACLUSTER else DBS)
     if target in LBS:
         return port in (80, 443) or (port == ADMIN_PORT and source in [CONTROLLER] + MONITORS)
     if target in WEB and port == 80:

@@ -35,9 +35,13 @@ MAX_NOTIFY = 45
 MAX_RESOLVE = 60
 
 
+CLUSTER = bool(variables(PRIMARY[0]).get("mysql_cluster_enabled"))
+
+
 def expected_targets() -> set[tuple[str, str]]:
     """(job, instance) of every target the inventory implies."""
     return ({("node", name) for name in STACK} | {("mysqld", name) for name in PRIMARY + REPLICAS}
+            | {("hacluster", name) for name in (PRIMARY + REPLICAS if CLUSTER else [])}
             | {("nginx", name) for name in WEB} | {("haproxy", name) for name in LBS}
             | {("probe", "vip %s" % vip) for vip in LAB.vips}
             | {("prometheus", MON.host), ("alertmanager", MON.host)})
@@ -174,15 +178,17 @@ def test_no_alert_fires_on_the_healthy_stack():
 # --- faults ----------------------------------------------------------------------------------
 
 FAULTS = faults(LAB)
-OUTAGE = [alert for name in ("replica_sql", "nginx", "haproxy", "backup") for alert in FAULTS[name].expected]
+CHOSEN = ["replica_sql", "nginx", "haproxy", "backup"] + (["cluster_member"] if CLUSTER else [])
+OUTAGE = [alert for name in CHOSEN for alert in FAULTS[name].expected]
 
 
 @pytest.fixture(scope="module")
 def outage():
     """At once: the SQL thread of a replica stopped, nginx stopped on a web
     server, HAProxy stopped on a balancer (its VIP moves to the other), a
-    backup that failed."""
-    found = drill(MON, [FAULTS["replica_sql"], FAULTS["nginx"], FAULTS["haproxy"], FAULTS["backup"]])
+    backup that failed, and where the database cluster is on, Corosync killed
+    on a database server."""
+    found = drill(MON, [FAULTS[name] for name in CHOSEN])
     print("\noutage: notified after %s s; resolved after %s s" % (found["delay"], found["resolved_after"]))
     return found
 
@@ -203,6 +209,14 @@ def test_a_fault_is_notified_on_its_severitys_route_and_resolved(outage, name, s
     # resolution waits for the service to serve again and a group interval (10 s).
     assert 0 < outage["delay"][name] < MAX_NOTIFY, outage["delay"]
     assert 0 < outage["resolved_after"][name] < MAX_RESOLVE, outage["resolved_after"]
+
+
+@pytest.mark.drill
+@pytest.mark.skipif(not CLUSTER, reason="the database cluster is off")
+def test_with_one_member_lost_the_other_database_servers_keep_quorum(outage):
+    assert not MON.fired_between("ClusterWithoutQuorum", outage["started"], outage["ended"])
+    # And the lost one is back in the cluster: its alert resolved.
+    assert outage["resolved"]["ClusterMemberOffline"].labels["node"] == group("mysql_replica")[-1]
 
 
 @pytest.mark.drill
