@@ -58,6 +58,29 @@ def corosync_conf(text):
     return {"name": name, "nodes": nodes, "links": dict(sorted(links.items()))}
 
 
+_CMAP = re.compile(r"^nodelist\.node\.(\d+)\.(\w+) \(\w+\) = (.*?)\s*$", re.MULTILINE)
+
+
+def corosync_runtime(text):
+    """The links a running Corosync uses, from ``corosync-cmapctl -b
+    nodelist.node`` (or nothing, where it does not run), as the ``links`` of
+    corosync_conf: ``{link number: {name: address}}``."""
+    if text is None:
+        text = ""
+    if not isinstance(text, (str, bytes)):
+        raise AnsibleFilterError("corosync_runtime: expected the output of corosync-cmapctl, got %r" % (text,))
+    nodes = {}
+    for index, key, value in _CMAP.findall(to_text(text)):
+        nodes.setdefault(index, {})[key] = value
+    links = {}
+    for node in nodes.values():
+        addresses = {int(_RING.match(k).group(1)): v for k, v in node.items() if _RING.match(k)}
+        label = node.get("name") or next(iter(addresses.values()), None)
+        for number, address in addresses.items():
+            links.setdefault(number, {})[label] = address
+    return dict(sorted(links.items()))
+
+
 class FilterModule(object):
     def filters(self):
-        return {"corosync_conf": corosync_conf}
+        return {"corosync_conf": corosync_conf, "corosync_runtime": corosync_runtime}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.alx.webstack.plugins.filter.cluster import corosync_conf
+from ansible_collections.alx.webstack.plugins.filter.cluster import corosync_conf, corosync_runtime
 
 PCS = """totem {
     version: 2
@@ -84,3 +84,32 @@ def test_a_node_without_a_name_is_known_by_its_address():
 def test_what_cannot_be_read_is_refused(text, message):
     with pytest.raises(AnsibleFilterError, match=message):
         corosync_conf(text)
+
+
+CMAP = """nodelist.local_node_pos (u32) = 0
+nodelist.node.0.name (str) = db1
+nodelist.node.0.nodeid (u32) = 1
+nodelist.node.0.ring0_addr (str) = 172.30.80.31
+nodelist.node.0.ring1_addr (str) = 10.0.0.31
+nodelist.node.1.name (str) = db2
+nodelist.node.1.nodeid (u32) = 2
+nodelist.node.1.ring1_addr (str) = 10.0.0.32
+"""
+
+
+def test_the_running_links_are_read_from_cmapctl():
+    assert corosync_runtime(CMAP) == {0: {"db1": "172.30.80.31"}, 1: {"db1": "10.0.0.31", "db2": "10.0.0.32"}}
+
+
+@pytest.mark.parametrize("text", ["", None])
+def test_corosync_not_running_has_no_links(text):
+    assert corosync_runtime(text) == {}
+
+
+def test_the_running_links_compare_with_the_configured_ones():
+    assert corosync_runtime(CMAP) == corosync_conf(PCS)["links"]
+
+
+def test_cmapctl_output_that_is_not_text_is_refused():
+    with pytest.raises(AnsibleFilterError, match="expected the output of corosync-cmapctl"):
+        corosync_runtime(["no"])
