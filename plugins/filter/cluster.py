@@ -17,6 +17,23 @@ _SECTION = re.compile(r"(\w+)\s*\{|\}|^\s*(\w+)\s*:\s*(.*?)\s*$", re.MULTILINE)
 _RING = re.compile(r"ring(\d+)_addr$")
 
 
+def _addresses(node):
+    """A node's ``ringN_addr`` addresses by link number, and its label: its
+    ``name``, or its first address where it has none (None without either)."""
+    addresses = {int(_RING.match(k).group(1)): v for k, v in node.items() if _RING.match(k)}
+    return addresses, node.get("name") or next(iter(addresses.values()), None)
+
+
+def _by_link(nodes):
+    """``{label: {link number: address}}`` turned into ``{link number: {label:
+    address}}``, in link order."""
+    links = {}
+    for label, addresses in nodes.items():
+        for number, address in addresses.items():
+            links.setdefault(number, {})[label] = address
+    return dict(sorted(links.items()))
+
+
 def corosync_conf(text):
     """``text`` (a corosync.conf, or nothing) as ``{"name": cluster_name or "",
     "nodes": {name: {link number: address}}, "links": {link number: {name:
@@ -36,8 +53,7 @@ def corosync_conf(text):
                 node = {}
         elif key is None:
             if stack == ["nodelist", "node"] and node is not None:
-                addresses = {int(_RING.match(k).group(1)): v for k, v in node.items() if _RING.match(k)}
-                label = node.get("name") or next(iter(addresses.values()), None)
+                addresses, label = _addresses(node)
                 if label is None:
                     raise AnsibleFilterError("corosync_conf: a node of the nodelist has neither a name nor an address")
                 nodes[label] = addresses
@@ -51,11 +67,7 @@ def corosync_conf(text):
             node[key] = value
     if stack:
         raise AnsibleFilterError("corosync_conf: the section %s is not closed" % stack[-1])
-    links = {}
-    for label, addresses in nodes.items():
-        for number, address in addresses.items():
-            links.setdefault(number, {})[label] = address
-    return {"name": name, "nodes": nodes, "links": dict(sorted(links.items()))}
+    return {"name": name, "nodes": nodes, "links": _by_link(nodes)}
 
 
 _CMAP = re.compile(r"^nodelist\.node\.(\d+)\.(\w+) \(\w+\) = (.*?)\s*$", re.MULTILINE)
@@ -72,13 +84,11 @@ def corosync_runtime(text):
     nodes = {}
     for index, key, value in _CMAP.findall(to_text(text)):
         nodes.setdefault(index, {})[key] = value
-    links = {}
+    labelled = {}
     for node in nodes.values():
-        addresses = {int(_RING.match(k).group(1)): v for k, v in node.items() if _RING.match(k)}
-        label = node.get("name") or next(iter(addresses.values()), None)
-        for number, address in addresses.items():
-            links.setdefault(number, {})[label] = address
-    return dict(sorted(links.items()))
+        addresses, label = _addresses(node)
+        labelled[label] = addresses
+    return _by_link(labelled)
 
 
 class FilterModule(object):
